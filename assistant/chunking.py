@@ -1,0 +1,211 @@
+"""Split documents into passages that keep German sentences, headings and contact blocks whole.
+
+Three steps, all on character offsets into the original text so a passage can always be quoted
+exactly and located in its source:
+
+1. ``blocks``: paragraphs split into lines; lines that were wrapped mid-sentence are joined.
+2. ``units``: blocks split into sentences (abbreviations such as "Dr.", "z. B.", "Tel.", ordinal
+   dates such as "20. September 2011", e-mail addresses and URLs do not end a sentence), then
+   headings and short lines are attached to what they introduce, and runs of contact lines
+   (e-mail, phone, URL) are kept together with the name above them.
+3. ``chunk_document``: units packed into passages of about ``size`` characters, each starting
+   with the last units of the previous one (``overlap`` characters at most).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .datatypes import Chunk, Document
+
+ABBREVIATIONS = frozenset("""
+dr prof dipl ing med phil rer nat jur hr fr frau herr st str nr tel fax mobil abs art bzw ca evtl etc
+ggf inkl vgl usw sog bzgl ehem gem jh jhd mio mrd tsd min max geb gest ev e.v mdl mdb od u.a z.b d.h
+u.ä s.o s.u v.a o.ä i.d.r z.t u.u v.l.n.r v.r.n.l ggü dt engl lat orig zzgl abb kap bd hrsg mr mrs ms
+jr sr vs no co inc ltd gmbh ag bzw. allg
+""".split())
+
+TERMINAL = ".!?…:;\"'»«“”)"
+CONTACT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://|www\.|\b(?:tel|telefon|fax|mobil|phone)\b\.?"
+                     r"|(?:\+49|\b0\d{2,4})[\s/-]*\d[\d\s/-]{4,}", re.IGNORECASE)
+BULLET = re.compile(r"^\s*(?:[-–•*·▪]|\d{1,2}[.)]\s|\d{1,2}\.\d{1,2}\.\d{2,4}\b)")
+# A candidate sentence end: terminal punctuation, optional closing quote, whitespace.
+BOUNDARY = re.compile(r"[.!?…]+[\"'»«“”)]*\s+")
+HEADING_MAX = 80
+
+
+@dataclass(frozen=True)
+class Span:
+    """A piece of text by offsets; ``paragraph`` counts blank-line separated paragraphs."""
+
+    start: int
+    end: int
+    paragraph: int = 0
+
+
+def blocks(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Lines of ``text[start:end]``, with lines that were wrapped mid-sentence joined."""
+    end = len(text) if end is None else end
+    result: list[Span] = []
+    paragraph = 0
+    for para in re.finditer(r"\S(?:.|\n(?![ \t]*\n))*", text[start:end]):
+        lines = [(m.start() + para.start() + start, m.end() + para.start() + start)
+                 for m in re.finditer(r"[^\n]*\S[^\n]*", para.group())]
+        lines = [_strip(text, a, b) for a, b in lines]
+        current = lines[0]
+        for line in lines[1:]:
+            if _continues(text[current[0]:current[1]], text[line[0]:line[1]]):
+                current = (current[0], line[1])
+            else:
+                result.append(Span(*current, paragraph))
+                current = line
+        result.append(Span(*current, paragraph))
+        paragraph += 1
+    return result
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _continues(line: str, following: str) -> bool:
+    """Whether ``following`` is the rest of a sentence that was wrapped after ``line``."""
+    if is_contact(line) or is_contact(following) or BULLET.match(following) or line.endswith(tuple(TERMINAL)):
+        return False
+    if line.endswith((",", "-", "–", "(", "/", "&")) or following[:1].islower():
+        return True
+    last_word = line.rsplit(None, 1)[-1].lower()
+    return len(line.split()) >= 4 and (len(line) >= 30 or last_word in _FUNCTION_WORDS)
+
+
+_FUNCTION_WORDS = frozenset("am an auf aus bei das dem den der des die durch ein eine einem einen einer für im in "
+                            "mit nach und oder sowie über um von vom vor zu zum zur zwischen als wie".split())
+
+
+def is_contact(line: str) -> bool:
+    """A line with an e-mail address, URL or phone number."""
+    return bool(CONTACT.search(line))
+
+
+def is_heading(line: str) -> bool:
+    """A short line without sentence-final punctuation: a heading, label, name or role."""
+    stripped = line.rstrip()
+    return len(stripped) <= HEADING_MAX and not stripped.endswith((".", "!", "?", "…")) and not is_contact(line)
+
+
+def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans of ``text[start:end]``; German abbreviations and ordinals do not end one."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    begin = start
+    for match in BOUNDARY.finditer(text, start, end):
+        cut = match.start()
+        if _is_abbreviation(text, begin, cut) or not _starts_sentence(text, match.end(), end):
+            continue
+        spans.append(_strip(text, begin, match.end()))
+        begin = match.end()
+    if begin < end and text[begin:end].strip():
+        spans.append(_strip(text, begin, end))
+    return spans
+
+
+def _is_abbreviation(text: str, begin: int, dot: int) -> bool:
+    if text[dot] != ".":
+        return False
+    word = re.search(r"[\w.]*$", text[begin:dot]).group().lower()
+    token = word.rsplit(".", 1)[-1] if "." in word else word
+    if word in ABBREVIATIONS or token in ABBREVIATIONS or word.rstrip(".") in ABBREVIATIONS:
+        return True
+    if len(token) == 1 and token.isalpha():  # initials ("Britta L. Schröder") and "z. B."
+        return True
+    return token.isdigit() and len(token) <= 2  # ordinals: "20. September", "3. Platz"
+
+
+def _starts_sentence(text: str, position: int, end: int) -> bool:
+    """A new sentence does not start with a lowercase letter ("z. B. die", "Nr. 3 der")."""
+    return position >= end or not text[position].islower()
+
+
+def units(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentences, each carrying the headings above it; contact lines kept with their name."""
+    raw: list[tuple[Span, str]] = []  # (span, kind) with kind "heading", "contact" or "sentence"
+    for block in blocks(text, start, end):
+        line = text[block.start:block.end]
+        if is_contact(line):
+            raw.append((block, "contact"))
+        elif is_heading(line) and not BULLET.match(line):
+            raw.append((block, "heading"))
+        else:
+            raw.extend((Span(a, b, block.paragraph), "sentence") for a, b in sentences(text, block.start, block.end))
+
+    result: list[Span] = []
+    pending: Span | None = None  # headings waiting for what they introduce
+    previous_kind = ""
+    for span, kind in raw:
+        if kind == "heading":
+            pending = span if pending is None else Span(pending.start, span.end, pending.paragraph)
+            continue
+        if kind == "contact" and previous_kind == "contact" and pending is None:
+            result[-1] = Span(result[-1].start, span.end, result[-1].paragraph)
+        else:
+            result.append(span if pending is None else Span(pending.start, span.end, pending.paragraph))
+        pending, previous_kind = None, kind
+    if pending is not None:
+        result.append(pending)
+    return result
+
+
+def chunk_document(document: Document, size: int = 700, overlap: int = 200) -> list[Chunk]:
+    """Passages of ``document`` of about ``size`` characters; pages are never mixed in one passage."""
+    chunks: list[Chunk] = []
+    for section_start, section_end in _sections(document):
+        spans = units(document.text, section_start, section_end)
+        for first, last in _pack(document.text, spans, size, overlap):
+            start, end = first.start, last.end
+            chunks.append(Chunk(id=f"{document.id}#{len(chunks)}", document=document.id,
+                                text=document.text[start:end], start=start, end=end,
+                                page=document.page_at(start), meta=document.meta))
+    return chunks
+
+
+def _sections(document: Document) -> Iterator[tuple[int, int]]:
+    bounds = list(document.pages) or [0]
+    for index, begin in enumerate(bounds):
+        yield begin, bounds[index + 1] if index + 1 < len(bounds) else len(document.text)
+
+
+def _pack(text: str, spans: list[Span], size: int, overlap: int) -> Iterator[tuple[Span, Span]]:
+    """(first, last) unit of each passage. A unit longer than ``size`` is cut at spaces."""
+    pieces = [piece for span in spans for piece in _cut(text, span, size)]
+    index = 0
+    while index < len(pieces):
+        last = index
+        while last + 1 < len(pieces) and pieces[last + 1].end - pieces[index].start <= size:
+            last += 1
+        yield pieces[index], pieces[last]
+        if last + 1 >= len(pieces):
+            return
+        following = last + 1
+        while following - 1 > index and pieces[last].end - pieces[following - 1].start <= overlap:
+            following -= 1
+        index = following
+
+
+def _cut(text: str, span: Span, size: int) -> list[Span]:
+    """``span`` itself, or, for a run of text with no sentence end in sight, pieces of at most
+    ``size`` characters cut at the last space."""
+    pieces = []
+    start = span.start
+    while span.end - start > size:
+        cut = text.rfind(" ", start + size // 2, start + size)
+        cut = cut if cut > start else start + size
+        pieces.append(Span(*_strip(text, start, cut), span.paragraph))
+        start = _strip(text, cut, span.end)[0]
+    pieces.append(Span(start, span.end, span.paragraph))
+    return pieces

@@ -1,0 +1,118 @@
+"""The records that flow through the assistant: files -> Document -> Chunk -> Hit -> Answer.
+
+All are plain dataclasses so they can be built in tests, compared, and written to JSON
+without a framework.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    """What a citation shows about a source: title, who published it, when, and what it is."""
+
+    title: str = ""
+    publisher: str = ""
+    date: str = ""  # ISO date (YYYY-MM-DD or YYYY-MM or YYYY) where the text gives one
+    kind: str = ""  # e.g. "Pressemitteilung", "Webseite"
+    origin: str = ""  # where the document came from (file name, URL, export)
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DocumentMeta:
+        return cls(**{k: str(data.get(k) or "") for k in ("title", "publisher", "date", "kind", "origin")})
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source text.
+
+    ``id`` is the path relative to the corpus folder, or the ``_id`` of a JSON-lines record.
+    ``pages`` holds the character offset at which each page starts (PDFs only), so any
+    offset in ``text`` can be mapped back to a page number.
+    """
+
+    id: str
+    text: str
+    meta: DocumentMeta = field(default_factory=DocumentMeta)
+    pages: tuple[int, ...] = ()
+    sha256: str = ""
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based page number that contains ``offset``, or None for documents without pages."""
+        if not self.pages:
+            return None
+        page = 1
+        for number, start in enumerate(self.pages, start=1):
+            if start <= offset:
+                page = number
+            else:
+                break
+        return page
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document: ``text == document.text[start:end]``, exactly as in the source."""
+
+    id: str
+    document: str
+    text: str
+    start: int
+    end: int
+    page: int | None
+    meta: DocumentMeta = field(default_factory=DocumentMeta)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "document": self.document,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "page": self.page,
+        }
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk found for a question, with its fused score and the per-method ranks behind it."""
+
+    chunk: Chunk
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source shown under an answer; ``text`` is the passage as in the source."""
+
+    n: int
+    chunk: Chunk
+    highlights: tuple[tuple[int, int], ...] = ()  # spans of chunk.text that the answer quotes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "document": self.chunk.document,
+            "title": self.chunk.meta.title,
+            "date": self.chunk.meta.date,
+            "page": self.chunk.page,
+            "text": self.chunk.text,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the assistant says: text with [n] markers, whether it answers, and the sources."""
+
+    text: str
+    answered: bool
+    citations: tuple[Citation, ...] = ()
+    related: tuple[Citation, ...] = ()  # "Vielleicht hilfreich" when nothing answers
+    notice: str = ""  # e.g. that the language model failed and the extractive answer is shown

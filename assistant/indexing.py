@@ -1,0 +1,292 @@
+"""Build the knowledge base (chunks, vectors, BM25) and keep it on disk as atomic versions.
+
+Layout of the index folder::
+
+    index/
+      CURRENT               name of the version being served (replaced atomically)
+      versions/<name>/      manifest.json, chunks.jsonl, vectors.npy, vectors.faiss, bm25/
+
+A build writes a new version into a temporary folder, verifies that it loads and that its
+counts match the manifest, renames it into place and only then switches ``CURRENT``. A crash at
+any point leaves the previous version whole and serving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .chunking import chunk_document
+from .datatypes import Chunk, Document, DocumentMeta
+from .embedding import Embedder, model_id_for
+from .lexical import LexicalIndex
+from .settings import Settings
+from .vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CURRENT_FILE = "CURRENT"
+VERSIONS_DIR = "versions"
+MANIFEST_FILE = "manifest.json"
+
+
+class IndexProblem(RuntimeError):
+    """Base for index problems; the message is meant for the person running the command."""
+
+
+class IndexMissing(IndexProblem):
+    pass
+
+
+class IndexMismatch(IndexProblem):
+    """The index on disk was made with other settings or another model."""
+
+
+class IndexCorrupt(IndexProblem):
+    pass
+
+
+@dataclass
+class KnowledgeBase:
+    """Everything a question is answered from, in memory."""
+
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    lexical: LexicalIndex
+    vector_index: VectorIndex
+    manifest: dict[str, Any]
+    path: Path | None = None
+
+    @property
+    def version(self) -> str:
+        return self.path.name if self.path else ""
+
+    def documents(self) -> dict[str, DocumentMeta]:
+        return {doc_id: DocumentMeta.from_dict(record["meta"]) for doc_id, record in self.manifest["documents"].items()}
+
+
+def retrieval_text(chunk: Chunk) -> str:
+    """What is embedded and BM25-indexed for a chunk: its document title, then the chunk itself."""
+    return f"{chunk.meta.title}\n{chunk.text}" if chunk.meta.title else chunk.text
+
+
+def settings_record(settings: Settings) -> dict[str, Any]:
+    """The parts of the settings an index depends on; a mismatch means the index must be rebuilt."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "embedding_model": model_id_for(settings.embedding_model),
+        "chunking": {"size": settings.chunk_size, "overlap": settings.chunk_overlap},
+        "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
+    }
+
+
+def build_knowledge_base(documents: Sequence[Document], embedder: Embedder, settings: Settings,
+                         progress: bool = False) -> KnowledgeBase:
+    """Chunk, embed and index ``documents`` in memory."""
+    if not documents:
+        raise IndexProblem("no documents to index: the corpus is empty or no file could be read")
+    chunks = [chunk for document in documents
+              for chunk in chunk_document(document, settings.chunk_size, settings.chunk_overlap)]
+    texts = [retrieval_text(chunk) for chunk in chunks]
+    vectors = embedder.embed_passages(texts, progress=progress)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    per_document: dict[str, int] = {}
+    for chunk in chunks:
+        per_document[chunk.document] = per_document.get(chunk.document, 0) + 1
+    manifest = {
+        **settings_record(settings),
+        "embedding_dimension": int(embedder.dim),
+        "created": now,
+        "counts": {"documents": len(documents), "chunks": len(chunks)},
+        "documents": {d.id: {"sha256": d.sha256, "chunks": per_document.get(d.id, 0), "added": now,
+                             "meta": d.meta.to_dict(), "pages": list(d.pages), "length": len(d.text)}
+                      for d in documents},
+    }
+    return assemble(chunks, vectors, manifest, settings)
+
+
+def assemble(chunks: list[Chunk], vectors: np.ndarray, manifest: dict[str, Any], settings: Settings,
+             path: Path | None = None) -> KnowledgeBase:
+    """Build the lexical and vector indexes over chunks whose vectors are already known."""
+    lexical = LexicalIndex.build([retrieval_text(c) for c in chunks], settings.bm25_k1, settings.bm25_b)
+    vector_index = VectorIndex.build(vectors, settings.exact_search_max, settings.hnsw_m, settings.hnsw_ef_search)
+    manifest["vector_index"] = vector_index.kind
+    return KnowledgeBase(chunks, vectors, lexical, vector_index, manifest, path)
+
+
+# -- on disk -------------------------------------------------------------------------------------
+
+def current_version(index_dir: Path) -> Path | None:
+    pointer = index_dir / CURRENT_FILE
+    if not pointer.is_file():
+        return None
+    name = pointer.read_text("utf-8").strip()
+    path = index_dir / VERSIONS_DIR / name
+    return path if name and path.is_dir() else None
+
+
+def list_versions(index_dir: Path) -> list[Path]:
+    """Complete versions, oldest first (names sort by creation time)."""
+    folder = index_dir / VERSIONS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
+                  and (p / MANIFEST_FILE).is_file())
+
+
+def save(kb: KnowledgeBase, index_dir: Path, keep: int = 3) -> Path:
+    """Write ``kb`` as a new version, verify it, switch ``CURRENT`` to it, prune old versions."""
+    versions = index_dir / VERSIONS_DIR
+    versions.mkdir(parents=True, exist_ok=True)
+    name = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    staging = versions / f".building-{name}"
+    try:
+        staging.mkdir()
+        with (staging / "chunks.jsonl").open("w", encoding="utf-8") as handle:
+            for chunk in kb.chunks:
+                handle.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+        np.save(staging / "vectors.npy", kb.vectors)
+        kb.vector_index.save(staging / "vectors.faiss")
+        kb.lexical.save(staging / "bm25")
+        manifest = dict(kb.manifest, files=_checksums(staging))
+        _write_atomic(staging / MANIFEST_FILE, json.dumps(manifest, ensure_ascii=False, indent=1))
+        _fsync_tree(staging)
+        load_version(staging)  # verify: it loads and its counts match the manifest
+        final = versions / name
+        os.replace(staging, final)
+        switch(index_dir, final.name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    kb.path, kb.manifest = final, manifest
+    prune(index_dir, keep)
+    return final
+
+
+def switch(index_dir: Path, name: str) -> None:
+    """Point ``CURRENT`` at version ``name``, atomically."""
+    if not (index_dir / VERSIONS_DIR / name / MANIFEST_FILE).is_file():
+        raise IndexMissing(f"{index_dir}: no index version {name!r}")
+    _write_atomic(index_dir / CURRENT_FILE, name + "\n")
+
+
+def prune(index_dir: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` versions (never the current one) and stale build folders."""
+    current = current_version(index_dir)
+    for old in list_versions(index_dir)[:-keep] if keep > 0 else []:
+        if current is None or old.resolve() != current.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+    for leftover in (index_dir / VERSIONS_DIR).glob(".building-*"):
+        if time.time() - leftover.stat().st_mtime > 3600:  # an interrupted build; a running one is younger
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def load(index_dir: Path, settings: Settings) -> KnowledgeBase:
+    """The current version, checked against ``settings``; raises IndexMissing / IndexMismatch."""
+    path = current_version(index_dir)
+    if path is None:
+        raise IndexMissing(f"{index_dir}: no index yet; run `python -m assistant build`")
+    kb = load_version(path)
+    differences = mismatches(kb.manifest, settings)
+    if differences:
+        raise IndexMismatch(f"{path}: index was built with other settings ({'; '.join(differences)}); "
+                            "rebuild it with `python -m assistant build`")
+    return kb
+
+
+def mismatches(manifest: dict[str, Any], settings: Settings) -> list[str]:
+    """Human-readable differences between an index manifest and the current settings."""
+    expected = settings_record(settings)
+    return [f"{key}: index has {manifest.get(key)!r}, settings say {value!r}"
+            for key, value in expected.items() if manifest.get(key) != value]
+
+
+def load_version(path: Path) -> KnowledgeBase:
+    try:
+        manifest = json.loads((path / MANIFEST_FILE).read_text("utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise IndexCorrupt(f"{path}: manifest unreadable ({error})") from None
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatch(f"{path}: index format {manifest.get('format_version')!r}, this program reads "
+                            f"{FORMAT_VERSION}; rebuild it with `python -m assistant build`")
+    files = manifest.get("files")
+    if files and _checksums(path, names=list(files)) != files:
+        raise IndexCorrupt(f"{path}: index files do not match their checksums (truncated or altered)")
+    metas = {doc_id: DocumentMeta.from_dict(record["meta"]) for doc_id, record in manifest["documents"].items()}
+    pages = {doc_id: tuple(record.get("pages") or ()) for doc_id, record in manifest["documents"].items()}
+    try:
+        chunks = []
+        with (path / "chunks.jsonl").open(encoding="utf-8") as handle:
+            for line in handle:
+                record = json.loads(line)
+                chunks.append(Chunk(meta=metas[record["document"]], **record))
+        vectors = np.load(path / "vectors.npy")
+        vector_index = VectorIndex.load(path / "vectors.faiss")
+        lexical = LexicalIndex.load(path / "bm25")
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        raise IndexCorrupt(f"{path}: index files unreadable ({type(error).__name__}: {error})") from None
+    expected = manifest["counts"]["chunks"]
+    if not (len(chunks) == len(vectors) == vector_index.size == lexical.size == expected):
+        raise IndexCorrupt(f"{path}: counts differ (manifest {expected}, chunks {len(chunks)}, "
+                           f"vectors {len(vectors)}, faiss {vector_index.size}, bm25 {lexical.size})")
+    return KnowledgeBase(chunks, vectors, lexical, vector_index, manifest, path)
+
+
+def open_index(settings: Settings, documents: Callable[[], Sequence[Document]], embedder: Embedder,
+               progress: bool = False) -> KnowledgeBase:
+    """Load the current index, or build it when there is none or it was made with other settings."""
+    try:
+        return load(settings.index_dir, settings)
+    except IndexMissing:
+        log.info("no index in %s yet: building it", settings.index_dir)
+    except (IndexMismatch, IndexCorrupt) as error:
+        log.warning("%s -- rebuilding", error)
+    kb = build_knowledge_base(documents(), embedder, settings, progress=progress)
+    save(kb, settings.index_dir, settings.keep_versions)
+    return kb
+
+
+def _checksums(folder: Path, names: list[str] | None = None) -> dict[str, str]:
+    if names is None:
+        names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                       if p.is_file() and p.name != MANIFEST_FILE)
+    result = {}
+    for name in names:
+        digest = hashlib.sha256()
+        try:
+            with (folder / name).open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError:
+            result[name] = "missing"
+            continue
+        result[name] = digest.hexdigest()
+    return result
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())

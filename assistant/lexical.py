@@ -1,0 +1,72 @@
+"""German BM25 over chunks, on the ``bm25s`` sparse-matrix engine with our own analyzer.
+
+The analyzer (stemming, umlaut folding, compound parts) is saved beside the BM25 matrices so
+questions are analysed exactly as the indexed texts were.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from .analysis import Analyzer
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+PARTS_FILE = "compound_parts.json"
+
+
+class LexicalIndex:
+    def __init__(self, bm25: bm25s.BM25, analyzer: Analyzer):
+        self.bm25 = bm25
+        self.analyzer = analyzer
+
+    @classmethod
+    def build(cls, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
+        analyzer = Analyzer.learn(texts)
+        bm25 = bm25s.BM25(k1=k1, b=b)
+        bm25.index([analyzer.terms(text) for text in texts], show_progress=False)
+        return cls(bm25, analyzer)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk for ``query`` (zero where no term matches)."""
+        terms = [t for t in self.analyzer.terms(query) if t in self.bm25.vocab_dict]
+        if not terms:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(terms), dtype=np.float32)
+
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The best ``k`` chunks as (position, score), best first; ``mask`` keeps chunks where it is True."""
+        return top_k(self.scores(query), k, mask)
+
+    @property
+    def size(self) -> int:
+        return int(self.bm25.scores["num_docs"])
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.bm25.save(str(folder), show_progress=False)
+        (folder / PARTS_FILE).write_text(json.dumps(sorted(self.analyzer.parts), ensure_ascii=False), "utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        bm25 = bm25s.BM25.load(str(folder), mmap=False)
+        parts = json.loads((folder / PARTS_FILE).read_text("utf-8"))
+        return cls(bm25, Analyzer(parts))
+
+
+def top_k(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """Positions and values of the ``k`` largest positive ``scores`` (where ``mask`` allows), best first."""
+    if mask is not None:
+        scores = np.where(mask, scores, 0.0)
+    k = min(k, len(scores))
+    if k <= 0:
+        return []
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(i), float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,309 @@
+"""Read the corpus folder into Documents: text, Markdown, HTML, PDF and JSON-lines exports.
+
+Every file is read on its own; a file that cannot be read becomes a ``LoadProblem`` naming the
+file and the reason, and the rest of the corpus is still loaded. Metadata comes from the file
+itself (HTML title and date, PDF info) and from an optional sidecar ``<file>.meta.json`` that
+staff write (title, publisher, date, kind, origin); the sidecar wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .datatypes import Document, DocumentMeta
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+PDF_SUFFIXES = {".pdf"}
+JSONL_SUFFIXES = {".jsonl"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | JSONL_SUFFIXES
+META_SUFFIX = ".meta.json"
+IGNORED_NAMES = {"README.md", "LICENSE"}
+
+
+class LoadError(Exception):
+    """A file that cannot be turned into a document; the message says why."""
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    documents: list[Document]
+    problems: list[LoadProblem]
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """Files under ``corpus_dir`` that may hold documents, sorted, skipping hidden files and sidecars."""
+    files = []
+    for path in sorted(corpus_dir.rglob("*")):
+        relative = path.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.name.endswith(META_SUFFIX) or path.name in IGNORED_NAMES:
+            continue
+        if path.is_file() or path.is_symlink():
+            files.append(path)
+    return files
+
+
+def load_corpus(corpus_dir: Path) -> LoadResult:
+    """Load every document under ``corpus_dir``; unreadable files are reported, not fatal."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise LoadError(f"{corpus_dir}: corpus folder not found")
+    documents: list[Document] = []
+    problems: list[LoadProblem] = []
+    seen: set[str] = set()
+    for path in corpus_files(corpus_dir):
+        name = path.relative_to(corpus_dir).as_posix()
+        try:
+            loaded = load_file(path, corpus_dir)
+        except LoadError as error:
+            problems.append(LoadProblem(name, str(error)))
+            log.warning("skipped %s: %s", name, error)
+            continue
+        for document in loaded:
+            if document.id in seen:
+                problems.append(LoadProblem(name, f"duplicate document id {document.id!r}"))
+                continue
+            seen.add(document.id)
+            documents.append(document)
+    return LoadResult(documents, problems)
+
+
+def load_file(path: Path, corpus_dir: Path) -> list[Document]:
+    """The documents in one file (several for JSON lines); raises LoadError with the reason."""
+    corpus_dir = corpus_dir.resolve()
+    resolved = path.resolve()
+    if not resolved.is_relative_to(corpus_dir):
+        raise LoadError("points outside the corpus folder; not read")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoadError(f"unsupported file type {suffix or '(none)'}; supported: "
+                        + ", ".join(sorted(SUPPORTED_SUFFIXES)))
+    data = resolved.read_bytes()
+    if not data.strip():
+        raise LoadError("file is empty")
+    doc_id = path.relative_to(corpus_dir).as_posix() if path.is_relative_to(corpus_dir) else path.name
+    if suffix in JSONL_SUFFIXES:
+        return read_jsonl(data, origin=doc_id)
+
+    if suffix in PDF_SUFFIXES:
+        text, pages, found = read_pdf(data)
+    elif suffix in HTML_SUFFIXES:
+        text, found = read_html(decode_text(data))
+        pages = ()
+    else:
+        text, found = normalise_newlines(decode_text(data)), DocumentMeta()
+        pages = ()
+    if not text.strip():
+        raise LoadError("no text found in file")
+    meta = merge_meta(found, read_sidecar(path), origin=doc_id, text=text)
+    return [Document(doc_id, text, meta, pages, hashlib.sha256(data).hexdigest())]
+
+
+def decode_text(data: bytes) -> str:
+    """Decode bytes, honouring BOMs, preferring UTF-8, and guessing legacy encodings (cp1252)."""
+    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            return data.decode(encoding)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" in data[:4096]:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        if best is not None:
+            return str(best)
+        raise LoadError("binary file, not text")
+    # Legacy German files are almost always Windows-1252 (a superset of latin-1 for text).
+    return data.decode("cp1252", errors="replace")
+
+
+def normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_jsonl(data: bytes, origin: str) -> list[Document]:
+    """One document per line: ``{"_id", "title"?, "text"}``."""
+    documents = []
+    for number, line in enumerate(decode_text(data).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            doc_id, text = str(record["_id"]), str(record["text"])
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise LoadError(f"line {number}: not a record with _id and text ({error})") from None
+        title = str(record.get("title") or "")
+        meta = DocumentMeta(title=title, publisher=str(record.get("publisher") or ""),
+                            date=str(record.get("date") or ""), kind=str(record.get("kind") or ""),
+                            origin=origin)
+        digest = hashlib.sha256(json.dumps([doc_id, title, text], ensure_ascii=False).encode()).hexdigest()
+        documents.append(Document(doc_id, normalise_newlines(text), meta, (), digest))
+    if not documents:
+        raise LoadError("no records found")
+    return documents
+
+
+def read_pdf(data: bytes) -> tuple[str, tuple[int, ...], DocumentMeta]:
+    """Text of every page joined by blank lines, the offset where each page starts, and PDF info."""
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise LoadError("PDF is encrypted; remove the password protection and add it again")
+        parts, starts, offset = [], [], 0
+        for page in reader.pages:
+            page_text = normalise_newlines(page.extract_text() or "").strip()
+            starts.append(offset)
+            parts.append(page_text)
+            offset += len(page_text) + 2
+        info = reader.metadata or {}
+    except LoadError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as error:
+        raise LoadError(f"not a readable PDF ({type(error).__name__}: {error})") from None
+    text = "\n\n".join(parts)
+    if not text.strip():
+        raise LoadError("PDF has no text layer (scanned image?); add a version with text")
+    title = str(info.get("/Title") or "").strip()
+    date = pdf_date(str(info.get("/CreationDate") or ""))
+    return text, tuple(starts), DocumentMeta(title=title, date=date)
+
+
+def pdf_date(value: str) -> str:
+    """``D:20230421...`` -> ``2023-04-21``."""
+    match = re.match(r"D?:?(\d{4})(\d{2})?(\d{2})?", value)
+    if not match:
+        return ""
+    return "-".join(part for part in match.groups() if part)
+
+
+BLOCK_TAGS = {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
+              "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav",
+              "ol", "p", "pre", "section", "table", "tbody", "td", "th", "thead", "tr", "ul"}
+DROPPED_TAGS = ["script", "style", "noscript", "iframe", "nav", "header", "footer", "aside", "form",
+                "svg", "template", "object", "embed", "button", "select", "canvas", "dialog"]
+
+
+def read_html(html: str) -> tuple[str, DocumentMeta]:
+    """Main text of an HTML page (no navigation, scripts or styles) and its title and date."""
+    from selectolax.parser import HTMLParser
+
+    tree = HTMLParser(html)
+    title = ""
+    if tree.css_first("title") is not None:
+        title = " ".join(tree.css_first("title").text().split())
+    date = ""
+    for selector, attribute in (("meta[property='article:published_time']", "content"),
+                                ("meta[name='date']", "content"), ("meta[name='DC.date']", "content"),
+                                ("time[datetime]", "datetime")):
+        node = tree.css_first(selector)
+        if node is not None and node.attributes.get(attribute):
+            date = iso_date(node.attributes[attribute] or "")
+            if date:
+                break
+    root = tree.css_first("main") or tree.css_first("article") or tree.body or tree.root
+    if root is None:
+        return "", DocumentMeta(title=title, date=date)
+    for node in root.css(",".join(DROPPED_TAGS)):
+        node.decompose()
+    if not title and (heading := root.css_first("h1")) is not None:
+        title = " ".join(heading.text().split())
+    pieces: list[str] = []
+    _collect_text(root, pieces)
+    lines = [" ".join(line.split()) for line in "".join(pieces).split("\n")]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return text, DocumentMeta(title=title, date=date)
+
+
+def _collect_text(node, pieces: list[str]) -> None:
+    child = node.child
+    while child is not None:
+        if child.tag == "-text":
+            pieces.append(child.text_content or "")
+        elif child.tag in BLOCK_TAGS:
+            pieces.append("\n\n" if child.tag not in {"br", "li", "td", "th", "dt", "dd"} else "\n")
+            _collect_text(child, pieces)
+            pieces.append("\n\n" if child.tag not in {"br", "td", "th"} else "\n")
+        elif child.tag not in {"-comment", "!doctype"}:
+            _collect_text(child, pieces)
+        child = child.next
+
+
+def iso_date(value: str) -> str:
+    """The ISO date at the start of ``value`` (``2023-04-21T10:00`` -> ``2023-04-21``), or ''."""
+    match = re.match(r"\s*(\d{4}-\d{2}(?:-\d{2})?)", value)
+    return match.group(1) if match else ""
+
+
+def read_sidecar(path: Path) -> dict[str, str]:
+    sidecar = path.with_name(path.name + META_SUFFIX)
+    if not sidecar.is_file():
+        return {}
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        log.warning("%s: metadata ignored, not valid JSON (%s)", sidecar.name, error)
+        return {}
+    return {k: str(v) for k, v in data.items() if isinstance(v, (str, int)) and str(v).strip()}
+
+
+GERMAN_MONTHS = {"januar": 1, "jänner": 1, "februar": 2, "märz": 3, "april": 4, "mai": 5, "juni": 6,
+                 "juli": 7, "august": 8, "september": 9, "oktober": 10, "november": 11, "dezember": 12}
+
+
+def date_in_text(text: str) -> str:
+    """The first dateline such as ``Essen, 21. April 2023`` or ``21.04.2023`` in the first lines."""
+    head = text[:600]
+    match = re.search(r"\b(\d{1,2})\.\s*(" + "|".join(GERMAN_MONTHS) + r")\s+(\d{4})\b", head, re.IGNORECASE)
+    if match:
+        day, month, year = match.groups()
+        return f"{year}-{GERMAN_MONTHS[month.lower()]:02d}-{int(day):02d}"
+    match = re.search(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b", head)
+    if match:
+        day, month, year = match.groups()
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+    return ""
+
+
+def first_line(text: str) -> str:
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if len(line) >= 3:
+            return line[:120]
+    return ""
+
+
+def merge_meta(found: DocumentMeta, sidecar: dict[str, str], origin: str, text: str) -> DocumentMeta:
+    """Sidecar values win over what the file says; the first line and a dateline fill gaps."""
+    return DocumentMeta(
+        title=sidecar.get("title") or found.title or first_line(text),
+        publisher=sidecar.get("publisher") or found.publisher,
+        date=sidecar.get("date") or found.date or date_in_text(text),
+        kind=sidecar.get("kind") or found.kind,
+        origin=sidecar.get("origin") or origin,
+    )

