@@ -166,11 +166,12 @@ def chunk_document(document: Document, size: int = 700, overlap: int = 200) -> l
     chunks: list[Chunk] = []
     for section_start, section_end in _sections(document):
         spans = units(document.text, section_start, section_end)
-        for first, last in _pack(document.text, spans, size, overlap):
-            start, end = first.start, last.end
+        for members in _pack(document.text, spans, size, overlap):
+            start, end = members[0].start, members[-1].end
             chunks.append(Chunk(id=f"{document.id}#{len(chunks)}", document=document.id,
                                 text=document.text[start:end], start=start, end=end,
-                                page=document.page_at(start), meta=document.meta))
+                                page=document.page_at(start), meta=document.meta,
+                                units=tuple((m.start, m.end) for m in members)))
     return chunks
 
 
@@ -180,15 +181,15 @@ def _sections(document: Document) -> Iterator[tuple[int, int]]:
         yield begin, bounds[index + 1] if index + 1 < len(bounds) else len(document.text)
 
 
-def _pack(text: str, spans: list[Span], size: int, overlap: int) -> Iterator[tuple[Span, Span]]:
-    """(first, last) unit of each passage. A unit longer than ``size`` is cut at spaces."""
+def _pack(text: str, spans: list[Span], size: int, overlap: int) -> Iterator[list[Span]]:
+    """The units of each passage. A unit longer than ``size`` is cut at spaces."""
     pieces = [piece for span in spans for piece in _cut(text, span, size)]
     index = 0
     while index < len(pieces):
         last = index
         while last + 1 < len(pieces) and pieces[last + 1].end - pieces[index].start <= size:
             last += 1
-        yield pieces[index], pieces[last]
+        yield pieces[index:last + 1]
         if last + 1 >= len(pieces):
             return
         following = last + 1

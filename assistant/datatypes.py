@@ -67,6 +67,12 @@ class Chunk:
     end: int
     page: int | None
     meta: DocumentMeta = field(default_factory=DocumentMeta)
+    # Sentences and blocks (contact lines with their heading) inside the chunk, as offsets into
+    # the document: the candidates an answer is composed from.
+    units: tuple[tuple[int, int], ...] = ()
+
+    def unit_texts(self) -> list[str]:
+        return [self.text[a - self.start:b - self.start] for a, b in self.units]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +82,7 @@ class Chunk:
             "start": self.start,
             "end": self.end,
             "page": self.page,
+            "units": [list(span) for span in self.units],
         }
 
 

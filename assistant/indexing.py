@@ -60,7 +60,12 @@ class IndexCorrupt(IndexProblem):
 
 @dataclass
 class KnowledgeBase:
-    """Everything a question is answered from, in memory."""
+    """Everything a question is answered from, in memory.
+
+    ``vectors`` has one row per chunk, followed (when ``unit_vectors`` is on) by one row per unit
+    of each chunk, chunk by chunk; ``vector_index`` searches all rows, and ``row_chunk`` maps a
+    row back to its chunk.
+    """
 
     chunks: list[Chunk]
     vectors: np.ndarray
@@ -69,9 +74,29 @@ class KnowledgeBase:
     manifest: dict[str, Any]
     path: Path | None = None
 
+    def __post_init__(self) -> None:
+        n = len(self.chunks)
+        with_units = len(self.vectors) > n
+        counts = np.array([len(c.units) if with_units else 0 for c in self.chunks], dtype=np.int64)
+        self.unit_start = n + np.concatenate([[0], np.cumsum(counts)])
+        self.row_chunk = np.concatenate([np.arange(n), np.repeat(np.arange(n), counts)]).astype(np.int64)
+
     @property
     def version(self) -> str:
         return self.path.name if self.path else ""
+
+    def unit_similarities(self, position: int, query_vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the question to each unit of a chunk (empty without unit vectors)."""
+        rows = self.vectors[self.unit_start[position]:self.unit_start[position + 1]]
+        return rows @ query_vector
+
+    def chunk_similarities(self, positions: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
+        """Vector score of chunks: the mean of the chunk's own similarity and its best unit's."""
+        own = self.vectors[positions] @ query_vector
+        if len(self.vectors) == len(self.chunks):
+            return own
+        best_unit = np.array([self.unit_similarities(int(p), query_vector).max(initial=-1.0) for p in positions])
+        return np.maximum(best_unit, own)
 
     def documents(self) -> dict[str, DocumentMeta]:
         return {doc_id: DocumentMeta.from_dict(record["meta"]) for doc_id, record in self.manifest["documents"].items()}
@@ -88,6 +113,7 @@ def settings_record(settings: Settings) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "embedding_model": model_id_for(settings.embedding_model),
         "chunking": {"size": settings.chunk_size, "overlap": settings.chunk_overlap},
+        "unit_vectors": settings.unit_vectors,
         "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
     }
 
@@ -100,7 +126,9 @@ def build_knowledge_base(documents: Sequence[Document], embedder: Embedder, sett
     chunks = [chunk for document in documents
               for chunk in chunk_document(document, settings.chunk_size, settings.chunk_overlap)]
     texts = [retrieval_text(chunk) for chunk in chunks]
-    vectors = embedder.embed_passages(texts, progress=progress)
+    if settings.unit_vectors:
+        texts += [text for chunk in chunks for text in chunk.unit_texts()]
+    vectors = embed_unique(embedder, texts, progress)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     per_document: dict[str, int] = {}
     for chunk in chunks:
@@ -115,6 +143,14 @@ def build_knowledge_base(documents: Sequence[Document], embedder: Embedder, sett
                       for d in documents},
     }
     return assemble(chunks, vectors, manifest, settings)
+
+
+def embed_unique(embedder: Embedder, texts: list[str], progress: bool) -> np.ndarray:
+    """Passage vectors for ``texts``, embedding each distinct text once."""
+    distinct = list(dict.fromkeys(texts))
+    vectors = embedder.embed_passages(distinct, progress=progress)
+    row = {text: i for i, text in enumerate(distinct)}
+    return vectors[[row[text] for text in texts]] if texts else vectors
 
 
 def assemble(chunks: list[Chunk], vectors: np.ndarray, manifest: dict[str, Any], settings: Settings,
@@ -231,6 +267,7 @@ def load_version(path: Path) -> KnowledgeBase:
         with (path / "chunks.jsonl").open(encoding="utf-8") as handle:
             for line in handle:
                 record = json.loads(line)
+                record["units"] = tuple(tuple(span) for span in record.get("units", ()))
                 chunks.append(Chunk(meta=metas[record["document"]], **record))
         vectors = np.load(path / "vectors.npy")
         vector_index = VectorIndex.load(path / "vectors.faiss")
@@ -238,7 +275,8 @@ def load_version(path: Path) -> KnowledgeBase:
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise IndexCorrupt(f"{path}: index files unreadable ({type(error).__name__}: {error})") from None
     expected = manifest["counts"]["chunks"]
-    if not (len(chunks) == len(vectors) == vector_index.size == lexical.size == expected):
+    rows = expected + (sum(len(c.units) for c in chunks) if manifest.get("unit_vectors") else 0)
+    if not (len(chunks) == lexical.size == expected and len(vectors) == vector_index.size == rows):
         raise IndexCorrupt(f"{path}: counts differ (manifest {expected}, chunks {len(chunks)}, "
                            f"vectors {len(vectors)}, faiss {vector_index.size}, bm25 {lexical.size})")
     return KnowledgeBase(chunks, vectors, lexical, vector_index, manifest, path)

@@ -22,6 +22,7 @@ from .datatypes import Hit
 from .embedding import Embedder
 from .indexing import KnowledgeBase
 from .lexical import top_k
+from .questions import Question, classify, has_answer_type
 from .settings import Settings
 
 FUSIONS = ("convex", "rrf", "bm25", "vector")
@@ -59,7 +60,7 @@ class Retriever:
         if fusion != "bm25":
             if query_vector is None:
                 query_vector = self.embedder.embed_queries([query])[0]
-            vector = self.kb.vector_index.search(query_vector, n, allowed)
+            vector = self._vector_candidates(query_vector, n, allowed)
 
         ranks: dict[int, dict[str, int]] = {}
         for method, results in (("bm25", lexical), ("vector", vector)):
@@ -68,26 +69,44 @@ class Retriever:
         if fusion == "bm25":
             scores = dict(lexical)
         elif fusion == "vector":
-            scores = dict(vector)
+            positions = np.array([p for p, _ in vector], dtype=np.int64)
+            scores = dict(zip(positions.tolist(), self.kb.chunk_similarities(positions, query_vector).tolist()))
         elif fusion == "rrf":
             scores = {p: sum(1.0 / (self.settings.rrf_k + r) for r in method_ranks.values())
                       for p, method_ranks in ranks.items()}
         else:
-            scores = self._convex(ranks, bm25_scores, vector, query_vector)
+            scores = self._convex(classify(query), ranks, bm25_scores, query_vector)
         return self._best(scores, ranks, k)
 
-    def _convex(self, ranks: dict[int, dict[str, int]], bm25_scores: np.ndarray,
-                vector: list[tuple[int, float]], query_vector: np.ndarray) -> dict[int, float]:
+    def _convex(self, question: Question, ranks: dict[int, dict[str, int]], bm25_scores: np.ndarray,
+                query_vector: np.ndarray) -> dict[int, float]:
         if not ranks:
             return {}
         positions = np.fromiter(ranks, dtype=np.int64)
         bm25 = bm25_scores[positions]
-        cosine = self.kb.vectors[positions] @ np.asarray(query_vector, dtype=np.float32)
-        best, last = (vector[0][1], vector[-1][1]) if vector else (float(cosine.max()), float(cosine.min()))
-        alpha = self.settings.fusion_alpha
+        cosine = self.kb.chunk_similarities(positions, np.asarray(query_vector, dtype=np.float32))
+        proposed = cosine[[i for i, p in enumerate(positions) if "vector" in ranks[int(p)]]]
+        best, last = (float(proposed.max()), float(proposed.min())) if len(proposed) else (1.0, 0.0)
+        alpha = self.settings.english_alpha if question.language == "en" else self.settings.fusion_alpha
         fused = (alpha * bm25 / max(float(bm25.max()), 1e-9)
                  + (1 - alpha) * (cosine - last) / max(best - last, 1e-9))
+        if self.settings.answer_type_bonus and question.kind != "other":
+            fused += self.settings.answer_type_bonus * np.array(
+                [has_answer_type(self.kb.chunks[p].text, question.kind) for p in positions.tolist()])
         return dict(zip(positions.tolist(), fused.tolist()))
+
+    def _vector_candidates(self, query_vector: np.ndarray, n: int,
+                           allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        """The ``n`` chunks whose own vector or one of whose units' vectors is nearest, best first."""
+        rows = None
+        if allowed is not None:
+            rows = np.nonzero(np.isin(self.kb.row_chunk, allowed))[0]
+        found: dict[int, float] = {}
+        for row, similarity in self.kb.vector_index.search(query_vector, 4 * n, rows):
+            found.setdefault(int(self.kb.row_chunk[row]), similarity)
+            if len(found) == n:
+                break
+        return list(found.items())
 
     def _best(self, scores: dict[int, float], ranks: dict[int, dict[str, int]], k: int) -> list[Hit]:
         hits: list[Hit] = []

@@ -29,8 +29,11 @@ class Settings:
     embedding_batch_size: int = 16
 
     # Chunking, in characters of the original text.
-    chunk_size: int = 700
-    chunk_overlap: int = 200
+    chunk_size: int = 500
+    chunk_overlap: int = 150
+    # Also embed each sentence/contact block of a chunk: sharper matches for short questions,
+    # and the answer composer scores sentences without embedding them per question.
+    unit_vectors: bool = True
 
     # Retrieval: candidates taken from each method, and how they are fused (see retrieval.py;
     # the README's retrieval table compares the choices).
@@ -38,6 +41,8 @@ class Settings:
     fusion: str = "convex"  # "convex", "rrf", or "bm25" / "vector" alone
     fusion_alpha: float = 0.3  # BM25's share in convex fusion
     rrf_k: int = 60
+    answer_type_bonus: float = 0.2  # added for passages holding what the question asks for (a date, ...)
+    english_alpha: float = 0.0  # BM25's share for questions in English (German BM25 cannot match them)
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
 

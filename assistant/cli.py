@@ -1,0 +1,160 @@
+"""Command line: ``python -m assistant <command>`` (also installed as ``assistant``).
+
+Every command takes ``--corpus DIR`` and ``--index DIR`` (defaults: the project's ``corpus/``
+and ``index/`` folders, or the settings). Results go to standard output, progress and warnings
+to standard error, so output can be piped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import evaluation, indexing
+from .embedding import EmbeddingError, load_embedder
+from .loading import LoadError, load_corpus
+from .retrieval import FUSIONS, Retriever, one_per_document
+from .settings import Settings
+
+log = logging.getLogger("assistant")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(levelname)s: %(message)s", stream=sys.stderr)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    settings = Settings.load(args.config).replace(corpus_dir=args.corpus, index_dir=args.index)
+    try:
+        return args.handler(args, settings) or 0
+    except (LoadError, EmbeddingError, indexing.IndexProblem, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", type=Path, help="folder of documents (default: corpus/)")
+    common.add_argument("--index", type=Path, help="index folder (default: index/)")
+    common.add_argument("--config", type=Path, help="TOML settings file (default: assistant.toml)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log progress to standard error")
+
+    parser = argparse.ArgumentParser(prog="assistant", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(metavar="COMMAND")
+
+    build = commands.add_parser("build", parents=[common], help="build the index from the corpus")
+    build.set_defaults(handler=cmd_build)
+
+    search = commands.add_parser("search", parents=[common], help="retrieve passages for questions",
+                                 description="Questions as arguments, or JSON lines on standard input: "
+                                             '{"id": ..., "question": ...} (BEIR lines with _id and text work too).')
+    search.add_argument("question", nargs="*", help="a question (else JSON lines are read from standard input)")
+    search.add_argument("--k", type=int, default=10, help="documents per question (default 10)")
+    search.add_argument("--json", action="store_true", help="one JSON line per question")
+    search.add_argument("--document", action="append", help="only search this document id (repeatable)")
+    search.set_defaults(handler=cmd_search)
+
+    evaluate = commands.add_parser("eval", help="measure retrieval and answers")
+    kinds = evaluate.add_subparsers(metavar="KIND")
+    beir = kinds.add_parser("beir", parents=[common], help="retrieval metrics on a BEIR-layout data set")
+    beir.add_argument("--data", type=Path, required=True, help="folder with corpus.jsonl, queries.jsonl, qrels.tsv")
+    beir.add_argument("--methods", default="bm25,vector,rrf,convex",
+                      help=f"comma-separated, from {', '.join(FUSIONS)} (default: all)")
+    beir.add_argument("--json", action="store_true", help="print the report as JSON")
+    beir.set_defaults(handler=cmd_eval_beir)
+    return parser
+
+
+def load_documents(settings: Settings):
+    """The corpus documents; each unreadable file is reported on standard error."""
+    result = load_corpus(settings.corpus_dir)
+    for problem in result.problems:
+        print(f"warning: skipped {problem}", file=sys.stderr)
+    return result.documents
+
+
+def open_knowledge_base(settings: Settings, progress: bool = True) -> indexing.KnowledgeBase:
+    """The current index; built first when there is none or it was made with other settings."""
+    embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
+    return indexing.open_index(settings, lambda: load_documents(settings), embedder, progress=progress)
+
+
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    started = time.perf_counter()
+    documents = load_documents(settings)
+    embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
+    kb = indexing.build_knowledge_base(documents, embedder, settings, progress=sys.stderr.isatty())
+    path = indexing.save(kb, settings.index_dir, settings.keep_versions)
+    counts = kb.manifest["counts"]
+    print(f"Indexed {counts['documents']} documents, {counts['chunks']} chunks in "
+          f"{time.perf_counter() - started:.1f} s -> {path}")
+    return 0
+
+
+def read_questions(stream: TextIO) -> Iterator[dict[str, Any]]:
+    """JSON lines with ``id``/``question`` (or BEIR ``_id``/``text``); a plain line is a question."""
+    for number, line in enumerate(stream, start=1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            record = line
+        if not isinstance(record, dict):
+            record = {"id": str(number), "question": str(record)}
+        question = record.get("question", record.get("text", ""))
+        yield {**record, "id": record.get("id", record.get("_id", str(number))), "question": str(question)}
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    kb = open_knowledge_base(settings)
+    retriever = Retriever(kb, load_embedder(settings.embedding_model, settings.embedding_batch_size), settings)
+    questions = ([{"id": str(i), "question": q} for i, q in enumerate(args.question, start=1)]
+                 if args.question else read_questions(sys.stdin))
+    for record in questions:
+        hits = one_per_document(retriever.search(record["question"], k=4 * args.k, documents=args.document))[:args.k]
+        if args.json:
+            print(json.dumps({"id": record["id"], "hits": [
+                {"document": h.chunk.document, "chunk": h.chunk.id, "score": round(h.score, 6),
+                 "text": h.chunk.text, "page": h.chunk.page} for h in hits]}, ensure_ascii=False), flush=True)
+        else:
+            print(f"# {record['question']}")
+            for rank, hit in enumerate(hits, start=1):
+                page = f", S. {hit.chunk.page}" if hit.chunk.page else ""
+                snippet = " ".join(hit.chunk.text.split())[:160]
+                print(f"{rank:2d}. [{hit.score:.3f}] {hit.chunk.document}{page}: {snippet}")
+            print()
+    return 0
+
+
+def cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
+    data = evaluation.load_beir(args.data)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="beir-index-") as folder:
+        kb = evaluation.build_beir_index(data, embedder, settings.replace(index_dir=folder), progress=sys.stderr.isatty())
+    build_seconds = time.perf_counter() - started
+    retriever = Retriever(kb, embedder, settings)
+    reports = [evaluation.score_retrieval(retriever, data, method) for method in methods]
+    if args.json:
+        print(json.dumps({"data": str(args.data), "embedding_model": embedder.model_id,
+                          "chunks": len(kb.chunks), "build_seconds": round(build_seconds, 1),
+                          "methods": {r.method: r.metrics for r in reports}}, indent=1))
+    else:
+        print(f"{args.data}: {len(data.queries)} questions, {kb.manifest['counts']['documents']} documents, "
+              f"{len(kb.chunks)} chunks (index built in {build_seconds:.1f} s)\n")
+        print(evaluation.format_table([{"method": r.method, **r.metrics} for r in reports],
+                                      ["method", "recall@1", "recall@5", "recall@10", "mrr@10", "ms_per_query"]))
+    return 0
