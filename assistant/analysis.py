@@ -90,19 +90,25 @@ class Analyzer:
 
     def _split_uncached(self, word: str) -> tuple[str, ...]:
         """Stems of the parts of a compound, longest known tail first: "potenzialförderung" ->
-        ("potenzial", "forder"). Linking "s"/"es"/"n" between parts is allowed."""
+        ("potenzial", "forder"). Linking "s"/"es" between parts is allowed. A split whose head is
+        not a corpus word is used only when no split with a known head exists."""
         if not self.parts:
             return ()
+        fallback: tuple[str, ...] = ()
+        whole = stem(word)
         for cut in range(self.min_part, len(word) - self.min_part + 1):
             head, tail = word[:cut], word[cut:]
             tail_stem = stem(tail)
             if tail_stem not in self.parts:
                 continue
             head_stem = self._known_head(head)
-            if head_stem is None:
+            if head_stem == whole:  # an inflection ending, not a second word: "teilnehm|ende"
                 continue
-            return (*self._split(head), head_stem, *self._split(tail), tail_stem)
-        return ()
+            if head_stem is not None:
+                return (*self._split(head), head_stem, *self._split(tail), tail_stem)
+            if not fallback and len(tail) > self.min_part:
+                fallback = (stem(head), *self._split(tail), tail_stem)
+        return fallback
 
     def _known_head(self, head: str) -> str | None:
         for candidate in (head, head[:-1] if head.endswith("s") else "", head[:-2] if head.endswith("es") else ""):

@@ -96,10 +96,16 @@ def load_file(path: Path, corpus_dir: Path) -> list[Document]:
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(f"unsupported file type {suffix or '(none)'}; supported: "
                         + ", ".join(sorted(SUPPORTED_SUFFIXES)))
-    data = resolved.read_bytes()
+    try:
+        data = resolved.read_bytes()
+    except OSError as error:  # a broken link, a file without read permission, a folder named *.txt
+        raise LoadError(f"cannot read file ({error.strerror or error})") from None
     if not data.strip():
         raise LoadError("file is empty")
-    doc_id = path.relative_to(corpus_dir).as_posix() if path.is_relative_to(corpus_dir) else path.name
+    # corpus_dir is resolved above, so compare it with the file's resolved folder (but not the resolved
+    # file: a link keeps its own name), or a relative or linked corpus path gives ids without subfolders.
+    location = path.absolute().parent.resolve() / path.name
+    doc_id = location.relative_to(corpus_dir).as_posix() if location.is_relative_to(corpus_dir) else path.name
     if suffix in JSONL_SUFFIXES:
         return read_jsonl(data, origin=doc_id)
 
@@ -121,7 +127,10 @@ def decode_text(data: bytes) -> str:
     """Decode bytes, honouring BOMs, preferring UTF-8, and guessing legacy encodings (cp1252)."""
     for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
         if data.startswith(bom):
-            return data.decode(encoding)
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as error:
+                raise LoadError(f"not valid {encoding.upper()} text ({error.reason})") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -168,7 +177,6 @@ def read_pdf(data: bytes) -> tuple[str, tuple[int, ...], DocumentMeta]:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
@@ -184,7 +192,8 @@ def read_pdf(data: bytes) -> tuple[str, tuple[int, ...], DocumentMeta]:
         info = reader.metadata or {}
     except LoadError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as error:
+    except Exception as error:  # noqa: BLE001 - a damaged PDF can fail anywhere inside pypdf (PdfReadError,
+        # but also NotImplementedError for a garbled filter name, LimitReachedError for reference loops, ...)
         raise LoadError(f"not a readable PDF ({type(error).__name__}: {error})") from None
     text = "\n\n".join(parts)
     if not text.strip():
@@ -211,9 +220,10 @@ DROPPED_TAGS = ["script", "style", "noscript", "iframe", "nav", "header", "foote
 
 def read_html(html: str) -> tuple[str, DocumentMeta]:
     """Main text of an HTML page (no navigation, scripts or styles) and its title and date."""
-    from selectolax.parser import HTMLParser
+    # The lexbor backend: selectolax 1.0 removed the old Modest parser (selectolax.parser).
+    from selectolax.lexbor import LexborHTMLParser
 
-    tree = HTMLParser(html)
+    tree = LexborHTMLParser(html)
     title = ""
     if tree.css_first("title") is not None:
         title = " ".join(tree.css_first("title").text().split())
@@ -240,17 +250,21 @@ def read_html(html: str) -> tuple[str, DocumentMeta]:
     return text, DocumentMeta(title=title, date=date)
 
 
-def _collect_text(node, pieces: list[str]) -> None:
+def _collect_text(node, pieces: list[str], pre: bool = False) -> None:
     child = node.child
     while child is not None:
         if child.tag == "-text":
-            pieces.append(child.text_content or "")
+            # Line breaks in the HTML source are spaces, except inside <pre>; lines come from tags.
+            text = child.text_content or ""
+            pieces.append(text if pre else re.sub(r"\s+", " ", text))
+        elif child.tag == "br":
+            pieces.append("\n")  # a line break, not a paragraph break
         elif child.tag in BLOCK_TAGS:
-            pieces.append("\n\n" if child.tag not in {"br", "li", "td", "th", "dt", "dd"} else "\n")
-            _collect_text(child, pieces)
-            pieces.append("\n\n" if child.tag not in {"br", "td", "th"} else "\n")
+            pieces.append("\n\n" if child.tag not in {"li", "td", "th", "dt", "dd"} else "\n")
+            _collect_text(child, pieces, pre or child.tag == "pre")
+            pieces.append("\n\n" if child.tag not in {"td", "th"} else "\n")
         elif child.tag not in {"-comment", "!doctype"}:
-            _collect_text(child, pieces)
+            _collect_text(child, pieces, pre)
         child = child.next
 
 

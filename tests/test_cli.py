@@ -1,0 +1,71 @@
+import json
+
+from conftest import run_cli
+
+QUESTION = "Wer ist für Potenzialförderung zuständig?"
+
+
+def test_build_reports_documents_chunks_and_time(small_corpus, tmp_path):
+    (small_corpus / "kaputt.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (small_corpus / "leer.txt").write_bytes(b"")
+    result = run_cli("build", "--corpus", str(small_corpus), "--index", str(tmp_path / "index"))
+    assert result.returncode == 0, result.stderr
+    assert "Indexed 2 documents" in result.stdout and "chunks in" in result.stdout
+    assert "kaputt.pdf" in result.stderr and "leer.txt" in result.stderr  # skipped, with the reason
+    assert (tmp_path / "index" / "CURRENT").is_file()
+
+
+def test_search_json_lines(seed_kb, seed_settings):
+    lines = "\n".join([json.dumps({"id": "1", "question": QUESTION}),
+                       json.dumps({"_id": "q2", "text": "Welche Städte sind RuhrFutur beigetreten?"})])
+    result = run_cli("search", "--json", "--k", "3", "--index", str(seed_settings.index_dir), input=lines)
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["id"] for a in answers] == ["1", "q2"]
+    first = answers[0]["hits"]
+    assert "Bernd Kreuzinger: kreuzinger@talentmetropoleruhr.de" in first[0]["text"]
+    assert set(first[0]) == {"document", "chunk", "score", "text", "page"}
+    for answer in answers:
+        documents = [h["document"] for h in answer["hits"]]
+        assert len(documents) == len(set(documents)) <= 3  # each document once, at its best chunk
+        scores = [h["score"] for h in answer["hits"]]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_search_builds_the_index_on_first_use(small_corpus, tmp_path):
+    result = run_cli("search", "--corpus", str(small_corpus), "--index", str(tmp_path / "new-index"),
+                     "Welche Städte sind beigetreten?")
+    assert result.returncode == 0, result.stderr
+    assert "ruhrfutur-pressemitteilung-fuenf-weitere-staedte-2023.txt" in result.stdout
+
+
+def test_search_refuses_nothing_silently_on_bad_folder(tmp_path):
+    result = run_cli("build", "--corpus", str(tmp_path / "missing"), "--index", str(tmp_path / "i"))
+    assert result.returncode == 1
+    assert "corpus folder not found" in result.stderr
+
+
+def test_eval_beir_reports_every_method(tmp_path):
+    data = tmp_path / "beir"
+    data.mkdir()
+    corpus = [
+        {"_id": "d1", "title": "", "text": "Die Stiftung Mercator gründete 2013 die Bildungsinitiative RuhrFutur."},
+        {"_id": "d2", "title": "", "text": "Der Kongress ZukunftsBildung Ruhr hatte rund 600 Teilnehmende."},
+        {"_id": "d3", "title": "", "text": "Die Broncos besiegten die Steelers mit 23 zu 16 Punkten."},
+    ]
+    queries = [{"_id": "q1", "text": "Wann wurde RuhrFutur gegründet?"},
+               {"_id": "q2", "text": "Wie viele Teilnehmende hatte der Kongress?"},
+               {"_id": "q3", "text": "Wen besiegten die Broncos?"}]
+    (data / "corpus.jsonl").write_text("\n".join(json.dumps(r) for r in corpus), encoding="utf-8")
+    (data / "queries.jsonl").write_text("\n".join(json.dumps(r) for r in queries), encoding="utf-8")
+    (data / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq3\td3\t1\n")
+    result = run_cli("eval", "beir", "--data", str(data), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report["methods"]) == {"bm25", "vector", "rrf", "convex"}
+    for metrics in report["methods"].values():
+        assert metrics["queries"] == 3
+        assert 0.0 <= metrics["recall@1"] <= metrics["recall@5"] <= metrics["recall@10"] <= 1.0
+    assert report["methods"]["convex"]["mrr@10"] == 1.0
+    table = run_cli("eval", "beir", "--data", str(data), "--methods", "bm25")
+    assert "| bm25 |" in table.stdout and "mrr@10" in table.stdout

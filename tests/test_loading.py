@@ -1,0 +1,465 @@
+"""Loading real files from a corpus folder: encodings, HTML, PDF, JSON lines, metadata, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from fpdf import FPDF
+
+from assistant.loading import LoadError, load_corpus, load_file
+
+GERMAN = "Förderung für Städte, Straße"
+
+
+def _by_id(result):
+    return {document.id: document for document in result.documents}
+
+
+def _problems(result):
+    return {problem.path: problem.reason for problem in result.problems}
+
+
+def _pdf_bytes(pages: list[str], title: str = "", created: datetime | None = None) -> bytes:
+    pdf = FPDF()
+    if title:
+        pdf.set_title(title)
+    if created is not None:
+        pdf.set_creation_date(created)
+    pdf.set_font("Helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 8, text)
+    return bytes(pdf.output())
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    return folder
+
+
+# --- text encodings -------------------------------------------------------------------------
+
+
+def test_utf8_text_file(corpus: Path):
+    (corpus / "a.txt").write_text("Die Bildungsinitiative für das Ruhrgebiet.\nZweite Zeile.", encoding="utf-8")
+    [document] = load_file(corpus / "a.txt", corpus)
+    assert document.text == "Die Bildungsinitiative für das Ruhrgebiet.\nZweite Zeile."
+    assert document.id == "a.txt"
+    assert document.pages == ()
+    assert document.page_at(5) is None
+
+
+def test_cp1252_text_keeps_umlauts_and_sharp_s(corpus: Path):
+    data = GERMAN.encode("cp1252")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")  # the test really exercises the legacy fallback
+    (corpus / "alt.txt").write_bytes(data)
+    [document] = load_file(corpus / "alt.txt", corpus)
+    assert document.text == GERMAN
+    assert "\ufffd" not in document.text
+
+
+def test_cp1252_typographic_quotes_and_dash(corpus: Path):
+    text = "„Ein Zeichen für Vielfalt“ – sagte er."
+    (corpus / "quotes.txt").write_bytes(text.encode("cp1252"))
+    [document] = load_file(corpus / "quotes.txt", corpus)
+    assert document.text == text
+
+
+def test_utf8_with_bom(corpus: Path):
+    (corpus / "bom.txt").write_bytes(b"\xef\xbb\xbf" + GERMAN.encode("utf-8"))
+    [document] = load_file(corpus / "bom.txt", corpus)
+    assert document.text == GERMAN  # no BOM character left at the start
+    assert not document.text.startswith("\ufeff")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_with_bom(corpus: Path, encoding: str):
+    bom = {"utf-16": b"", "utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}[encoding]
+    (corpus / "wide.txt").write_bytes(bom + (GERMAN + "\r\nZweite Zeile").encode(encoding))
+    [document] = load_file(corpus / "wide.txt", corpus)
+    assert document.text == GERMAN + "\nZweite Zeile"
+
+
+def test_windows_newlines_are_normalised(corpus: Path):
+    (corpus / "crlf.txt").write_bytes("Erste Zeile.\r\nZweite Zeile.\rDritte.".encode())
+    [document] = load_file(corpus / "crlf.txt", corpus)
+    assert document.text == "Erste Zeile.\nZweite Zeile.\nDritte."
+
+
+def test_markdown_file_loads(corpus: Path):
+    text = "# RuhrFutur\n\nRuhrFutur ist eine **Bildungsinitiative** für das Ruhrgebiet.\n"
+    (corpus / "notiz.md").write_text(text, encoding="utf-8")
+    result = load_corpus(corpus)
+    assert result.problems == []
+    [document] = result.documents
+    assert document.id == "notiz.md"
+    assert "RuhrFutur ist eine **Bildungsinitiative** für das Ruhrgebiet." in document.text
+
+
+# --- HTML -------------------------------------------------------------------------------------
+
+HTML_PAGE = """<!DOCTYPE html>
+<html lang="de">
+<head>
+  <meta charset="utf-8">
+  <title>RuhrFutur wächst – Neue Partner</title>
+  <meta property="article:published_time" content="2023-04-21T10:00:00">
+  <style>.menu { color: red; } /* STILREGEL */</style>
+  <script>var tracking = "SKRIPTTEXT";</script>
+</head>
+<body>
+  <header><div>KOPFZEILE mit Logo</div></header>
+  <nav><ul><li><a href="/">NAVLINK Startseite</a></li><li><a href="/presse">NAVLINK Presse</a></li></ul></nav>
+  <main>
+    <h1>Fünf weitere Städte treten bei</h1>
+    <p>Die Städte Bottrop, Duisburg und Hagen sind <b>neue Partner</b> der Initiative.</p>
+    <p>RuhrFutur
+       wächst weiter.</p>
+    <script>document.write("SKRIPT2")</script>
+    <!-- KOMMENTAR -->
+    <p>Julia Heer<br>Leitung Kommunikation<br>julia.heer@ruhrfutur.de</p>
+  </main>
+  <footer><p>FUSSZEILE Impressum</p></footer>
+</body>
+</html>
+"""
+
+
+def test_html_main_text_without_navigation_scripts_or_styles(corpus: Path):
+    (corpus / "seite.html").write_text(HTML_PAGE, encoding="utf-8")
+    [document] = load_file(corpus / "seite.html", corpus)
+    text = document.text
+    assert "Die Städte Bottrop, Duisburg und Hagen sind neue Partner der Initiative." in text
+    assert "RuhrFutur wächst weiter." in text  # a source line break inside <p> is a space
+    for unwanted in ("NAVLINK", "SKRIPTTEXT", "SKRIPT2", "STILREGEL", "color", "KOPFZEILE", "FUSSZEILE",
+                     "KOMMENTAR", "<", ">"):
+        assert unwanted not in text, unwanted
+
+
+def test_html_title_and_published_date(corpus: Path):
+    (corpus / "seite.html").write_text(HTML_PAGE, encoding="utf-8")
+    [document] = load_file(corpus / "seite.html", corpus)
+    assert document.meta.title == "RuhrFutur wächst – Neue Partner"
+    assert document.meta.date == "2023-04-21"
+
+
+def test_html_blocks_on_own_lines_inline_tags_do_not_split(corpus: Path):
+    (corpus / "seite.html").write_text(HTML_PAGE, encoding="utf-8")
+    [document] = load_file(corpus / "seite.html", corpus)
+    lines = document.text.split("\n")
+    assert "Fünf weitere Städte treten bei" in lines  # <h1> alone on its line
+    assert "Die Städte Bottrop, Duisburg und Hagen sind neue Partner der Initiative." in lines
+    assert "RuhrFutur wächst weiter." in lines
+    # <br> breaks the line but keeps the address together as one paragraph
+    assert "Julia Heer\nLeitung Kommunikation\njulia.heer@ruhrfutur.de" in document.text
+    assert lines == [" ".join(line.split()) for line in lines]  # no stray whitespace
+
+
+def test_html_without_main_uses_body_and_drops_navigation(corpus: Path):
+    html = ("<html><head><title>Team</title><style>p{}</style></head><body>"
+            "<nav>MENÜ</nav><div><h2>Ansprechpartner</h2><p>Bernd Kreuzinger leitet die Potenzialförderung.</p>"
+            "<ul><li>Erster Punkt</li><li>Zweiter Punkt</li></ul></div><footer>FUSS</footer></body></html>")
+    (corpus / "team.htm").write_text(html, encoding="utf-8")
+    [document] = load_file(corpus / "team.htm", corpus)
+    lines = [line for line in document.text.split("\n") if line]
+    assert lines == ["Ansprechpartner", "Bernd Kreuzinger leitet die Potenzialförderung.",
+                     "Erster Punkt", "Zweiter Punkt"]
+    assert document.meta.title == "Team"
+    assert document.meta.date == ""
+
+
+def test_html_title_falls_back_to_h1(corpus: Path):
+    html = "<html><body><main><h1>Kreis Unna tritt bei</h1><p>Der Kreis Unna ist Partner.</p></main></body></html>"
+    (corpus / "unna.html").write_text(html, encoding="utf-8")
+    [document] = load_file(corpus / "unna.html", corpus)
+    assert document.meta.title == "Kreis Unna tritt bei"
+
+
+def test_html_in_cp1252(corpus: Path):
+    html = f"<html><head><title>Straße</title></head><body><p>{GERMAN}</p></body></html>"
+    (corpus / "alt.html").write_bytes(html.encode("cp1252"))
+    [document] = load_file(corpus / "alt.html", corpus)
+    assert document.text == GERMAN
+    assert document.meta.title == "Straße"
+
+
+# --- PDF --------------------------------------------------------------------------------------
+
+PAGE_ONE = "Erste Seite: Die Bildungsinitiative RuhrFutur wurde 2013 gegründet. Sie fördert Städte im Ruhrgebiet."
+PAGE_TWO = "Zweite Seite: Kontakt zur Geschäftsstelle in Essen. Fragen beantwortet die Straße der Bildung."
+
+
+def test_pdf_two_pages_offsets_and_title(corpus: Path):
+    created = datetime(2023, 4, 21, 10, 0, tzinfo=timezone.utc)
+    (corpus / "bericht.pdf").write_bytes(_pdf_bytes([PAGE_ONE, PAGE_TWO], title="Bildungsbericht Ruhr 2023",
+                                                    created=created))
+    result = load_corpus(corpus)
+    assert result.problems == []
+    [document] = result.documents
+    assert document.id == "bericht.pdf"
+    assert len(document.pages) == 2
+    assert document.pages[0] == 0
+    # words of both pages, umlauts and ß included (Helvetica is latin-1 in fpdf2)
+    assert "gegründet" in document.text and "Geschäftsstelle" in document.text and "Straße" in document.text
+    second = document.text.index("Zweite Seite")
+    first = document.text.index("Erste Seite")
+    assert document.pages[0] <= first < document.pages[1] <= second
+    assert "Zweite Seite" not in document.text[:document.pages[1]]
+    assert "Erste Seite" not in document.text[document.pages[1]:]
+    assert document.page_at(first) == 1
+    assert document.page_at(second) == 2
+    assert document.page_at(document.text.index("Essen")) == 2
+    assert document.page_at(document.text.index("gegründet")) == 1
+    assert document.page_at(len(document.text) - 1) == 2
+    assert document.meta.title == "Bildungsbericht Ruhr 2023"
+    assert document.meta.date == "2023-04-21"
+
+
+def test_pdf_without_title_uses_first_line(corpus: Path):
+    (corpus / "ohne.pdf").write_bytes(_pdf_bytes(["Kurzbericht Bildung", "Mehr Text auf Seite zwei."]))
+    [document] = load_file(corpus / "ohne.pdf", corpus)
+    assert document.meta.title == "Kurzbericht Bildung"
+    assert len(document.pages) == 2
+
+
+def test_pdf_sidecar_wins_over_pdf_title(corpus: Path):
+    (corpus / "b.pdf").write_bytes(_pdf_bytes([PAGE_ONE], title="Titel aus dem PDF"))
+    (corpus / "b.pdf.meta.json").write_text(json.dumps({"title": "Titel der Redaktion"}), encoding="utf-8")
+    [document] = load_file(corpus / "b.pdf", corpus)
+    assert document.meta.title == "Titel der Redaktion"
+
+
+# --- JSON lines -------------------------------------------------------------------------------
+
+
+def test_jsonl_records_become_documents(corpus: Path):
+    records = [{"_id": "doc-1", "title": "Erster Titel", "text": "Die Städte Bottrop und Hamm treten bei."},
+               {"_id": "doc-2", "title": "Zweiter Titel", "text": "Der Kreis Unna\r\nist Partner."}]
+    (corpus / "export.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n\n",
+                                         encoding="utf-8")
+    result = load_corpus(corpus)
+    assert result.problems == []
+    documents = _by_id(result)
+    assert set(documents) == {"doc-1", "doc-2"}
+    assert documents["doc-1"].meta.title == "Erster Titel"
+    assert documents["doc-2"].meta.title == "Zweiter Titel"
+    assert documents["doc-1"].text == "Die Städte Bottrop und Hamm treten bei."
+    assert documents["doc-2"].text == "Der Kreis Unna\nist Partner."
+    assert documents["doc-1"].meta.origin == "export.jsonl"
+    assert documents["doc-1"].sha256 != documents["doc-2"].sha256
+
+
+def test_jsonl_with_a_broken_line_is_a_problem(corpus: Path):
+    (corpus / "kaputt.jsonl").write_text('{"_id": "a", "text": "gut"}\n{"title": "ohne id"}\n', encoding="utf-8")
+    (corpus / "gut.txt").write_text("Weiterer Text.", encoding="utf-8")
+    result = load_corpus(corpus)
+    assert set(_by_id(result)) == {"gut.txt"}
+    reason = _problems(result)["kaputt.jsonl"]
+    assert "line 2" in reason
+
+
+# --- metadata ---------------------------------------------------------------------------------
+
+
+def test_sidecar_overrides_metadata_and_is_not_a_document(corpus: Path):
+    (corpus / "pm.txt").write_text("Essen, 21. April 2023 – RuhrFutur wächst.\nMehr Text.", encoding="utf-8")
+    sidecar = {"title": "RuhrFutur wächst", "publisher": "RuhrFutur GmbH", "date": "2023-05-02",
+               "kind": "Pressemitteilung"}
+    (corpus / "pm.txt.meta.json").write_text(json.dumps(sidecar, ensure_ascii=False), encoding="utf-8")
+    result = load_corpus(corpus)
+    assert result.problems == []
+    assert [d.id for d in result.documents] == ["pm.txt"]  # the sidecar itself is no document
+    meta = result.documents[0].meta
+    assert meta.title == "RuhrFutur wächst"
+    assert meta.publisher == "RuhrFutur GmbH"
+    assert meta.date == "2023-05-02"  # the sidecar wins over the dateline in the text
+    assert meta.kind == "Pressemitteilung"
+    assert meta.origin == "pm.txt"
+
+
+def test_sidecar_overrides_html_title_and_date(corpus: Path):
+    (corpus / "seite.html").write_text(HTML_PAGE, encoding="utf-8")
+    (corpus / "seite.html.meta.json").write_text(json.dumps({"title": "Eigener Titel", "date": "2023-04-20"}),
+                                                 encoding="utf-8")
+    [document] = load_file(corpus / "seite.html", corpus)
+    assert document.meta.title == "Eigener Titel"
+    assert document.meta.date == "2023-04-20"
+
+
+def test_invalid_sidecar_is_ignored(corpus: Path):
+    (corpus / "a.txt").write_text("Überschrift\nText.", encoding="utf-8")
+    (corpus / "a.txt.meta.json").write_text("{kein json", encoding="utf-8")
+    result = load_corpus(corpus)
+    assert [d.id for d in result.documents] == ["a.txt"]
+    assert result.documents[0].meta.title == "Überschrift"
+
+
+def test_dateline_without_sidecar(corpus: Path):
+    text = ("RuhrFutur wächst\n\nEssen, 21. April 2023 – Ein starkes Bekenntnis zum Ruhrgebiet: "
+            "fünf Städte treten bei.")
+    (corpus / "pm.txt").write_text(text, encoding="utf-8")
+    [document] = load_file(corpus / "pm.txt", corpus)
+    assert document.meta.date == "2023-04-21"
+    assert document.meta.title == "RuhrFutur wächst"  # first line
+    assert document.meta.publisher == "" and document.meta.kind == ""
+
+
+@pytest.mark.parametrize("line, date", [("Essen, 3. März 2020 – Text", "2020-03-03"),
+                                        ("Dortmund, 17.01.2020: Fachtag", "2020-01-17"),
+                                        ("Ohne Datum im Text.", "")])
+def test_datelines(corpus: Path, line: str, date: str):
+    (corpus / "d.txt").write_text(line, encoding="utf-8")
+    [document] = load_file(corpus / "d.txt", corpus)
+    assert document.meta.date == date
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path: Path, corpus: Path):
+    good = "Die Bildungsinitiative RuhrFutur bündelt Kräfte."
+    (corpus / "gut.txt").write_text(good, encoding="utf-8")
+    (corpus / "leer.txt").write_bytes(b"")
+    (corpus / "nur-leerzeichen.md").write_bytes(b" \n\t\n")
+    (corpus / "muell.pdf").write_bytes(bytes((i * 37 + 11) % 256 for i in range(4000)))
+    real_pdf = _pdf_bytes([PAGE_ONE, PAGE_TWO], title="Halb")
+    (corpus / "halb.pdf").write_bytes(real_pdf[: len(real_pdf) // 2])
+    (corpus / "daten.xyz").write_text("irgendwas", encoding="utf-8")
+    outside = tmp_path / "geheim.txt"
+    outside.write_text("GEHEIMNIS außerhalb des Korpus", encoding="utf-8")
+    (corpus / "link.txt").symlink_to(outside)
+
+    result = load_corpus(corpus)
+    assert [d.id for d in result.documents] == ["gut.txt"]
+    assert result.documents[0].text == good
+    problems = _problems(result)
+    assert set(problems) == {"leer.txt", "nur-leerzeichen.md", "muell.pdf", "halb.pdf", "daten.xyz", "link.txt"}
+    assert "empty" in problems["leer.txt"]
+    assert "empty" in problems["nur-leerzeichen.md"]
+    assert "PDF" in problems["muell.pdf"]
+    assert "PDF" in problems["halb.pdf"]
+    assert ".xyz" in problems["daten.xyz"]
+    assert "outside" in problems["link.txt"]
+    assert all(str(problem).startswith(problem.path + ": ") for problem in result.problems)
+    assert not any("GEHEIMNIS" in d.text for d in result.documents)
+
+
+def test_symlinked_folder_outside_the_corpus_is_not_read(tmp_path: Path, corpus: Path):
+    outside = tmp_path / "draussen"
+    outside.mkdir()
+    (outside / "geheim.txt").write_text("GEHEIMNIS im fremden Ordner", encoding="utf-8")
+    (corpus / "ordner").symlink_to(outside, target_is_directory=True)
+    (corpus / "gut.txt").write_text("Text im Korpus.", encoding="utf-8")
+    result = load_corpus(corpus)
+    assert [d.id for d in result.documents] == ["gut.txt"]
+    assert not any("GEHEIMNIS" in d.text for d in result.documents)
+
+
+def test_symlink_outside_is_refused_by_load_file(tmp_path: Path, corpus: Path):
+    outside = tmp_path / "geheim.txt"
+    outside.write_text("GEHEIMNIS", encoding="utf-8")
+    (corpus / "link.txt").symlink_to(outside)
+    with pytest.raises(LoadError, match="outside"):
+        load_file(corpus / "link.txt", corpus)
+
+
+def test_pdf_with_damaged_stream_filter_is_a_problem(corpus: Path):
+    data = _pdf_bytes([PAGE_ONE, PAGE_TWO])
+    assert b"/FlateDecode" in data
+    (corpus / "defekt.pdf").write_bytes(data.replace(b"/FlateDecode", b"/FlateDecodX"))
+    (corpus / "gut.txt").write_text("Noch ein Text.", encoding="utf-8")
+    result = load_corpus(corpus)
+    assert [d.id for d in result.documents] == ["gut.txt"]
+    assert "PDF" in _problems(result)["defekt.pdf"]
+
+
+def test_unreadable_text_files_are_problems_not_crashes(corpus: Path):
+    (corpus / "gut.txt").write_text("Lesbarer Text.", encoding="utf-8")
+    (corpus / "kaputt-utf16.txt").write_bytes(b"\xff\xfeA\x00B")  # BOM, then an odd number of bytes
+    (corpus / "binaer.txt").write_bytes(bytes(range(256)) * 8)
+    (corpus / "verwaist.txt").symlink_to(corpus / "gibt-es-nicht.txt")  # a broken link inside the corpus
+    result = load_corpus(corpus)
+    assert [d.id for d in result.documents] == ["gut.txt"]
+    problems = _problems(result)
+    assert set(problems) == {"kaputt-utf16.txt", "binaer.txt", "verwaist.txt"}
+    assert all(reason.strip() for reason in problems.values())
+
+
+def test_missing_corpus_folder(tmp_path: Path):
+    with pytest.raises(LoadError):
+        load_corpus(tmp_path / "gibt-es-nicht")
+
+
+def test_hidden_files_and_readme_are_skipped(corpus: Path):
+    (corpus / ".versteckt.txt").write_text("versteckt", encoding="utf-8")
+    (corpus / "README.md").write_text("# Korpus", encoding="utf-8")
+    (corpus / "a.txt").write_text("Inhalt.", encoding="utf-8")
+    result = load_corpus(corpus)
+    assert [d.id for d in result.documents] == ["a.txt"]
+    assert result.problems == []
+
+
+# --- ids and hashes ---------------------------------------------------------------------------
+
+
+def test_id_is_relative_path_and_sha256_is_of_the_bytes(corpus: Path):
+    (corpus / "sub").mkdir()
+    data = GERMAN.encode("cp1252")
+    (corpus / "sub" / "x.txt").write_bytes(data)
+    (corpus / "x.txt").write_text("Gleicher Name, anderer Ordner.", encoding="utf-8")
+    result = load_corpus(corpus)
+    assert result.problems == []
+    documents = _by_id(result)
+    assert set(documents) == {"sub/x.txt", "x.txt"}
+    assert documents["sub/x.txt"].sha256 == hashlib.sha256(data).hexdigest()
+    assert documents["sub/x.txt"].meta.origin == "sub/x.txt"
+    assert documents["x.txt"].sha256 == hashlib.sha256("Gleicher Name, anderer Ordner.".encode()).hexdigest()
+
+
+def test_id_is_relative_path_for_a_relative_corpus_path(tmp_path: Path, corpus: Path, monkeypatch):
+    (corpus / "sub").mkdir()
+    (corpus / "sub" / "x.txt").write_text("Im Unterordner.", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = load_corpus(Path("corpus"))
+    assert [d.id for d in result.documents] == ["sub/x.txt"]
+    assert [d.id for d in load_file(Path("corpus/sub/x.txt"), Path("corpus"))] == ["sub/x.txt"]
+
+
+def test_id_is_relative_path_through_a_linked_corpus_folder(tmp_path: Path, corpus: Path):
+    (corpus / "sub").mkdir()
+    (corpus / "sub" / "x.txt").write_text("Im Unterordner.", encoding="utf-8")
+    link = tmp_path / "verknuepft"
+    link.symlink_to(corpus, target_is_directory=True)
+    result = load_corpus(link)
+    assert result.problems == []
+    assert [d.id for d in result.documents] == ["sub/x.txt"]
+
+
+def test_duplicate_ids_are_reported(corpus: Path):
+    (corpus / "a.txt").write_text("Datei.", encoding="utf-8")
+    (corpus / "b.jsonl").write_text(json.dumps({"_id": "a.txt", "text": "Datensatz."}), encoding="utf-8")
+    result = load_corpus(corpus)
+    assert [d.id for d in result.documents] == ["a.txt"]
+    assert result.documents[0].text == "Datei."
+    assert "duplicate" in _problems(result)["b.jsonl"]
+
+
+def test_real_corpus_loads_without_problems():
+    corpus_dir = Path(__file__).resolve().parent.parent / "corpus"
+    result = load_corpus(corpus_dir)
+    assert result.problems == []
+    documents = _by_id(result)
+    assert len(documents) == 5
+    assert "README.md" not in documents
+    press = documents["ruhrfutur-pressemitteilung-fuenf-weitere-staedte-2023.txt"]
+    assert press.meta.date == "2023-04-21"
+    assert press.meta.kind == "Pressemitteilung"
+    assert press.sha256 == hashlib.sha256((corpus_dir / press.id).read_bytes()).hexdigest()
+    assert "\r" not in press.text
