@@ -34,7 +34,7 @@ muss musste nach nicht nichts noch nun nur ob oder ohne sehr sein seine seinem s
 selbst sich sie sind so solche solchem solchen solcher solches soll sollte sondern sonst über um und
 uns unsere unserem unseren unser unseres unter viel vom von vor wann war waren warst was weg weil
 weiter welche welchem welchen welcher welches wenn wer werde werden wie wieder will wir wird wirst wo
-wollen wollte würde würden zu zum zur zwar zwischen wieso weshalb warum woher wohin gibt gab
+wollen wollte wurde würde würden zu zum zur zwar zwischen wieso weshalb warum woher wohin gibt gab
 the a an of and or is are was were who what when where which how why do does did for to in on at by
 with from this that these those it its be been has have had
 """.split())

@@ -30,10 +30,16 @@ jr sr vs no co inc ltd gmbh ag bzw. allg
 TERMINAL = ".!?…:;\"'»«“”)"
 CONTACT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://|www\.|\b(?:tel|telefon|fax|mobil|phone)\b\.?"
                      r"|(?:\+49|\b0\d{2,4})[\s/-]*\d[\d\s/-]{4,}", re.IGNORECASE)
-BULLET = re.compile(r"^\s*(?:[-–•*·▪]|\d{1,2}[.)]\s|\d{1,2}\.\d{1,2}\.\d{2,4}\b)")
+MONTH_NAMES = ("Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|"
+               "Jan|Feb|Mär|Apr|Jun|Jul|Aug|Sep|Sept|Okt|Nov|Dez")
+# A list item: a dash or bullet, "3." or "3)" (but not the "20. September" of a date), or a dated entry.
+BULLET = re.compile(rf"^\s*(?:[-–•*·▪]|\d{{1,2}}[.)]\s(?!(?:{MONTH_NAMES})\b)|\d{{1,2}}\.\d{{1,2}}\.\d{{2,4}}\b)")
 # A candidate sentence end: terminal punctuation, optional closing quote, whitespace.
 BOUNDARY = re.compile(r"[.!?…]+[\"'»«“”)]*\s+")
 HEADING_MAX = 80
+# Headings kept with what follows: a topic and organisation above a sentence; a name, role and
+# organisation above contact lines. More heading lines (a letterhead) form a unit of their own.
+HEADINGS_ATTACHED = {"sentence": 2, "contact": 3}
 
 
 @dataclass(frozen=True)
@@ -145,19 +151,23 @@ def units(text: str, start: int = 0, end: int | None = None) -> list[Span]:
             raw.extend((Span(a, b, block.paragraph), "sentence") for a, b in sentences(text, block.start, block.end))
 
     result: list[Span] = []
-    pending: Span | None = None  # headings waiting for what they introduce
+    pending: list[Span] = []  # headings waiting for what they introduce
     previous_kind = ""
     for span, kind in raw:
         if kind == "heading":
-            pending = span if pending is None else Span(pending.start, span.end, pending.paragraph)
+            pending.append(span)
             continue
-        if kind == "contact" and previous_kind == "contact" and pending is None:
+        keep = HEADINGS_ATTACHED[kind]
+        if len(pending) > keep:
+            result.append(Span(pending[0].start, pending[-keep - 1].end, pending[0].paragraph))
+            pending = pending[-keep:]
+        if kind == "contact" and previous_kind == "contact" and not pending:
             result[-1] = Span(result[-1].start, span.end, result[-1].paragraph)
         else:
-            result.append(span if pending is None else Span(pending.start, span.end, pending.paragraph))
-        pending, previous_kind = None, kind
-    if pending is not None:
-        result.append(pending)
+            result.append(Span(pending[0].start, span.end, pending[0].paragraph) if pending else span)
+        pending, previous_kind = [], kind
+    if pending:
+        result.append(Span(pending[0].start, pending[-1].end, pending[0].paragraph))
     return result
 
 

@@ -20,7 +20,9 @@ from typing import Any, TextIO
 from . import evaluation, indexing
 from .embedding import EmbeddingError, load_embedder
 from .loading import LoadError, load_corpus
+from .datatypes import Answer
 from .retrieval import FUSIONS, Retriever, one_per_document
+from .session import Assistant, ChatSession
 from .settings import Settings
 
 log = logging.getLogger("assistant")
@@ -64,6 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--document", action="append", help="only search this document id (repeatable)")
     search.set_defaults(handler=cmd_search)
 
+    ask = commands.add_parser("ask", parents=[common], help="answer questions with cited passages",
+                              description="One question as an argument, or JSON lines on standard input: "
+                                          '{"id", "question", "history": [earlier questions, oldest first]}.')
+    ask.add_argument("question", nargs="*", help="the question (else JSON lines are read from standard input)")
+    ask.add_argument("--json", action="store_true",
+                     help='one line per question: {"id", "answer", "answered", "citations": [...]}')
+    ask.set_defaults(handler=cmd_ask)
+
+    serve = commands.add_parser("serve", parents=[common], help="start the chat web app")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1, from the settings)")
+    serve.add_argument("--port", type=int, help="port (default 7860)")
+    serve.set_defaults(handler=cmd_serve)
+
     evaluate = commands.add_parser("eval", help="measure retrieval and answers")
     kinds = evaluate.add_subparsers(metavar="KIND")
     beir = kinds.add_parser("beir", parents=[common], help="retrieval metrics on a BEIR-layout data set")
@@ -71,7 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     beir.add_argument("--methods", default="bm25,vector,rrf,convex",
                       help=f"comma-separated, from {', '.join(FUSIONS)} (default: all)")
     beir.add_argument("--json", action="store_true", help="print the report as JSON")
+    beir.add_argument("--no-answers", action="store_true", help="skip answer_hit (composing every answer)")
     beir.set_defaults(handler=cmd_eval_beir)
+    qa = kinds.add_parser("qa", parents=[common], help="answer quality on a question file")
+    qa.add_argument("--questions", type=Path, required=True,
+                    help="JSON lines as in initiatives-qa-dev.jsonl (id, question, history, evidence, answer_any, answer_all)")
+    qa.add_argument("--json", action="store_true", help="print the report as JSON")
+    qa.set_defaults(handler=cmd_eval_qa)
     return parser
 
 
@@ -138,6 +159,71 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def open_assistant(settings: Settings) -> Assistant:
+    return Assistant(settings, open_knowledge_base(settings))
+
+
+def answer_record(record_id: Any, answer: Answer) -> dict[str, Any]:
+    return {"id": record_id, "answer": answer.text, "answered": answer.answered,
+            "citations": [c.to_dict() for c in answer.citations]}
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    assistant = open_assistant(settings)
+    records = ([{"id": "1", "question": " ".join(args.question), "history": []}] if args.question
+               else read_questions(sys.stdin))
+    for record in records:
+        session = ChatSession(assistant)
+        for earlier in record.get("history") or []:
+            session.ask(str(earlier))
+        answer = session.ask(record["question"])
+        if args.json:
+            print(json.dumps(answer_record(record["id"], answer), ensure_ascii=False), flush=True)
+        else:
+            print(format_answer(answer), flush=True)
+    return 0
+
+
+def format_answer(answer: Answer) -> str:
+    """The answer and its sources as plain text for a terminal."""
+    lines = [answer.notice, answer.text, ""] if answer.notice else [answer.text, ""]
+    sources = answer.citations or answer.related
+    if sources and not answer.answered:
+        lines.append("Vielleicht hilfreich:")
+    for citation in sources:
+        meta = citation.chunk.meta
+        where = ", ".join(x for x in (meta.title or citation.chunk.document, meta.date,
+                                      f"S. {citation.chunk.page}" if citation.chunk.page else "") if x)
+        lines.append(f"[{citation.n}] {where}")
+        lines.append("    " + " ".join(citation.chunk.text.split())[:300])
+    return "\n".join(lines) + "\n"
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .ui import serve
+
+    serve(settings, open_knowledge_base(settings), args.host, args.port)
+    return 0
+
+
+def cmd_eval_qa(args: argparse.Namespace, settings: Settings) -> int:
+    rows, totals = evaluation.score_qa(open_assistant(settings), evaluation.load_qa(args.questions))
+    if args.json:
+        print(json.dumps({"questions": str(args.questions), "totals": totals, "results": rows},
+                         ensure_ascii=False, indent=1))
+        return 0
+    def mark(value: Any) -> str:
+        return "–" if value is None else ("ja" if value else "NEIN")
+    print(evaluation.format_table(
+        [{"id": r["id"], "answered": mark(r["answered"]), "evidence@3": mark(r["evidence@3"]),
+          "answer_hit": mark(r["answer_hit"]), "refusal_ok": mark(r["refusal_ok"]),
+          "passed": mark(r["passed"]), "question": r["question"]} for r in rows],
+        ["id", "answered", "evidence@3", "answer_hit", "refusal_ok", "passed", "question"]))
+    print()
+    print(evaluation.format_table([{k: ("–" if v is None else v) for k, v in totals.items()}], list(totals)))
+    return 0
+
+
 def cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
     data = evaluation.load_beir(args.data)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -148,13 +234,16 @@ def cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
     build_seconds = time.perf_counter() - started
     retriever = Retriever(kb, embedder, settings)
     reports = [evaluation.score_retrieval(retriever, data, method) for method in methods]
+    answer_hit = None if args.no_answers else evaluation.answer_hit_rate(Assistant(settings, kb, embedder), data)
     if args.json:
         print(json.dumps({"data": str(args.data), "embedding_model": embedder.model_id,
                           "chunks": len(kb.chunks), "build_seconds": round(build_seconds, 1),
-                          "methods": {r.method: r.metrics for r in reports}}, indent=1))
+                          "methods": {r.method: r.metrics for r in reports}, "answer_hit": answer_hit}, indent=1))
     else:
         print(f"{args.data}: {len(data.queries)} questions, {kb.manifest['counts']['documents']} documents, "
               f"{len(kb.chunks)} chunks (index built in {build_seconds:.1f} s)\n")
         print(evaluation.format_table([{"method": r.method, **r.metrics} for r in reports],
                                       ["method", "recall@1", "recall@5", "recall@10", "mrr@10", "ms_per_query"]))
+        if answer_hit is not None:
+            print(f"\nanswer_hit (a gold answer string in the composed answer, fused retrieval): {answer_hit:.3f}")
     return 0

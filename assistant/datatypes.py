@@ -93,6 +93,7 @@ class Hit:
     chunk: Chunk
     score: float
     ranks: dict[str, int] = field(default_factory=dict)
+    position: int = -1  # the chunk's row in the knowledge base, for its stored unit vectors
 
 
 @dataclass(frozen=True)

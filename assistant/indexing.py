@@ -98,6 +98,15 @@ class KnowledgeBase:
         best_unit = np.array([self.unit_similarities(int(p), query_vector).max(initial=-1.0) for p in positions])
         return np.maximum(best_unit, own)
 
+    def document_text(self, document: str) -> str:
+        """The document's text, put together from its chunks (the gaps between chunks are blank)."""
+        length = self.manifest["documents"][document].get("length", 0)
+        characters = [" "] * length
+        for chunk in self.chunks:
+            if chunk.document == document:
+                characters[chunk.start:chunk.end] = chunk.text
+        return "".join(characters)
+
     def documents(self) -> dict[str, DocumentMeta]:
         return {doc_id: DocumentMeta.from_dict(record["meta"]) for doc_id, record in self.manifest["documents"].items()}
 

@@ -44,6 +44,14 @@ class LexicalIndex:
         """The best ``k`` chunks as (position, score), best first; ``mask`` keeps chunks where it is True."""
         return top_k(self.scores(query), k, mask)
 
+    def idf(self, terms: list[str]) -> np.ndarray:
+        """Inverse document frequency of each term; a term no chunk contains gets the highest."""
+        matrix = self.bm25.scores
+        n = self.size
+        ids = [self.bm25.vocab_dict.get(t) for t in terms]
+        df = np.array([0 if i is None else matrix["indptr"][i + 1] - matrix["indptr"][i] for i in ids], dtype=np.float64)
+        return np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
     @property
     def size(self) -> int:
         return int(self.bm25.scores["num_docs"])

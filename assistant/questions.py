@@ -37,6 +37,18 @@ KIND_PATTERNS = (
     ("place", r"\b(wo|wohin|woher|in welcher stadt|in welchem ort|where|which city)\b"),
 )
 
+# Words that say what kind of answer is wanted rather than what it is about: a passage need not
+# contain them ("Wie lautet ihre E-Mail-Adresse?" is answered by "schroeder@...").
+FRAME_WORDS = frozenset("""
+adresse adressen e-mail email mail mailadresse telefon telefonnummer nummer name namen datum jahr jahre
+anzahl zuständig zuständige zuständigkeit ansprechpartner ansprechpartnerin ansprechperson kontakt
+kontaktperson kontaktdaten lautet lauten heißt heißen gibt hoch groß viele erreiche erreichen erreicht
+erreichbar person personen wann wer contact address phone number name responsible person people reach
+""".split())
+
+# Kinds whose answer must contain something of that type: a date, a number, a contact detail.
+STRICT_KINDS = frozenset({"date", "number", "contact"})
+
 ENGLISH_WORDS = frozenset("the a an of is are was were who what when where which how why do does did for to "
                           "in on at by with from this that can i you my your there their".split())
 

@@ -22,7 +22,7 @@ from .datatypes import Hit
 from .embedding import Embedder
 from .indexing import KnowledgeBase
 from .lexical import top_k
-from .questions import Question, classify, has_answer_type
+from .questions import STRICT_KINDS, Question, classify, has_answer_type
 from .settings import Settings
 
 FUSIONS = ("convex", "rrf", "bm25", "vector")
@@ -90,9 +90,11 @@ class Retriever:
         alpha = self.settings.english_alpha if question.language == "en" else self.settings.fusion_alpha
         fused = (alpha * bm25 / max(float(bm25.max()), 1e-9)
                  + (1 - alpha) * (cosine - last) / max(best - last, 1e-9))
-        if self.settings.answer_type_bonus and question.kind != "other":
-            fused += self.settings.answer_type_bonus * np.array(
-                [has_answer_type(self.kb.chunks[p].text, question.kind) for p in positions.tolist()])
+        if question.kind != "other":
+            typed = np.array([has_answer_type(self.kb.chunks[p].text, question.kind) for p in positions.tolist()])
+            fused += self.settings.answer_type_bonus * typed
+            if question.kind in STRICT_KINDS:  # no date cannot answer "wann", no number "wie viele" ...
+                fused = np.where(typed, fused, fused * self.settings.untyped_factor)
         return dict(zip(positions.tolist(), fused.tolist()))
 
     def _vector_candidates(self, query_vector: np.ndarray, n: int,
@@ -117,7 +119,7 @@ class Retriever:
             if key in seen:
                 continue
             seen.add(key)
-            hits.append(Hit(chunk, float(scores[position]), ranks.get(position, {})))
+            hits.append(Hit(chunk, float(scores[position]), ranks.get(position, {}), position))
             if len(hits) == k:
                 break
         return hits

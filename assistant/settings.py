@@ -42,6 +42,7 @@ class Settings:
     fusion_alpha: float = 0.3  # BM25's share in convex fusion
     rrf_k: int = 60
     answer_type_bonus: float = 0.2  # added for passages holding what the question asks for (a date, ...)
+    untyped_factor: float = 0.6  # for date/number/contact questions, passages without one are discounted
     english_alpha: float = 0.0  # BM25's share for questions in English (German BM25 cannot match them)
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
@@ -53,6 +54,18 @@ class Settings:
 
     # Index versions kept for rollback.
     keep_versions: int = 3
+
+    # The web app: bound to localhost unless told otherwise (put a TLS reverse proxy in front).
+    host: str = "127.0.0.1"
+    port: int = 7860
+    feedback_file: Path = PROJECT_DIR / "var" / "feedback.jsonl"
+
+    # Optional language model behind an OpenAI-compatible API (Ollama, vLLM, llama.cpp, hosted);
+    # empty llm_url = answers are composed from the passages without a model.
+    llm_url: str = ""  # e.g. http://localhost:11434/v1
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 20.0
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""

@@ -251,10 +251,10 @@ def test_contact_lines_keep_their_name():
     text = ("Bei Fragen sprechen Sie uns gerne an:\n\n"
             "Julia Heer\nLeitung Kommunikation\nRuhrFutur GmbH\nTel. 0201-177 878-12\njulia.heer@ruhrfutur.de")
     found = _texts(text, units(text))
-    # the short lines above the phone and e-mail (and the line introducing them) form one unit
-    assert len(found) == 1
-    assert found[0].endswith("Julia Heer\nLeitung Kommunikation\nRuhrFutur GmbH\nTel. 0201-177 878-12\n"
-                             "julia.heer@ruhrfutur.de")
+    # name, role and organisation above the phone and e-mail form one unit with them
+    assert found[-1] == ("Julia Heer\nLeitung Kommunikation\nRuhrFutur GmbH\nTel. 0201-177 878-12\n"
+                         "julia.heer@ruhrfutur.de")
+    assert found[:-1] == ["Bei Fragen sprechen Sie uns gerne an:"]
 
 
 # --- passages -----------------------------------------------------------------------------------

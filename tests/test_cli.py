@@ -69,3 +69,40 @@ def test_eval_beir_reports_every_method(tmp_path):
     assert report["methods"]["convex"]["mrr@10"] == 1.0
     table = run_cli("eval", "beir", "--data", str(data), "--methods", "bm25")
     assert "| bm25 |" in table.stdout and "mrr@10" in table.stdout
+
+
+def test_ask_json_output(seed_kb, seed_settings):
+    lines = "\n".join([
+        json.dumps({"id": "a", "question": QUESTION, "history": []}),
+        json.dumps({"id": "b", "question": "Und wie lautet ihre E-Mail-Adresse?",
+                    "history": ["Wer ist Ansprechpartnerin für Digitalisierung?"]}),
+        json.dumps({"id": "c", "question": "Wer hat die Fußball-WM 2014 gewonnen?"}),
+    ])
+    result = run_cli("ask", "--json", "--index", str(seed_settings.index_dir), input=lines)
+    assert result.returncode == 0, result.stderr
+    a, b, c = (json.loads(line) for line in result.stdout.splitlines())
+    assert set(a) == {"id", "answer", "answered", "citations"}
+    assert a["answered"] and "Kreuzinger" in a["answer"]
+    assert [cit["n"] for cit in a["citations"]] == list(range(1, len(a["citations"]) + 1))
+    assert set(a["citations"][0]) >= {"n", "document", "title", "page", "text"}
+    assert "Bernd Kreuzinger: kreuzinger@talentmetropoleruhr.de" in a["citations"][0]["text"]
+    assert "schroeder@talentmetropoleruhr.de" in b["answer"]
+    assert c["answered"] is False and c["citations"] == []
+
+
+def test_ask_single_question_prints_answer_and_sources(seed_kb, seed_settings):
+    result = run_cli("ask", "--index", str(seed_settings.index_dir), QUESTION)
+    assert result.returncode == 0, result.stderr
+    assert "Kreuzinger" in result.stdout and "[1]" in result.stdout
+
+
+def test_eval_qa_passes_every_dev_question(seed_kb, seed_settings):
+    """Issue criterion: all 15 dev questions pass (evidence, answer strings, refusal)."""
+    from conftest import BENCHMARKS
+
+    result = run_cli("eval", "qa", "--questions", str(BENCHMARKS / "initiatives-qa-dev.jsonl"), "--json",
+                     "--index", str(seed_settings.index_dir))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    failed = [r["id"] for r in report["results"] if not r["passed"]]
+    assert failed == [] and report["totals"]["passed"] == 15

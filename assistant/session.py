@@ -1,0 +1,136 @@
+"""The assistant as one object, and conversations with follow-up questions.
+
+``Assistant`` loads the model and the index once and answers questions; ``ChatSession`` keeps a
+conversation's turns so that "Und wie lautet ihre E-Mail-Adresse?" is searched together with
+the subject of the turns before it (the earlier question and the names in the earlier answer),
+without a language model.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .analysis import STOPWORDS, words
+from .answering import AnswerSettings, compose_answer
+from .datatypes import Answer, Hit
+from .embedding import Embedder, load_embedder
+from .indexing import KnowledgeBase
+from .llm import LanguageModel
+from .questions import PERSON, Question, classify
+from .retrieval import Retriever
+from .settings import Settings
+
+MAX_QUESTION_CHARS = 500
+EMPTY_QUESTION = "Bitte stellen Sie eine Frage, zum Beispiel: „Wer ist für Potenzialförderung zuständig?“"
+TOO_LONG = (f"Ihre Frage ist sehr lang; berücksichtigt wurden die ersten {MAX_QUESTION_CHARS} Zeichen. ")
+
+# A question that leans on an earlier one: it starts with "Und ..." or refers back with a pronoun.
+FOLLOW_UP = re.compile(
+    r"^\s*(und|aber|also|außerdem|auch|and|what about|how about)\b"
+    r"|\b(ihr|ihre|ihren|ihrem|ihrer|ihres|sein|seine|seinen|seinem|seiner|seines|er|sie|ihm|ihn|ihnen|dessen|"
+    r"deren|dort|dorthin|dafür|dazu|davon|darüber|diese|dieser|dieses|diesem|diesen|jene|jener|denen|"
+    r"his|her|hers|their|its|they|them|there|he|she)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: Answer | None = None
+
+
+def clean_question(text: str) -> tuple[str, str]:
+    """The question without control characters and capped in length, and a notice if it was cut."""
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\n\t" else " " for ch in text or "")
+    text = " ".join(text.split())
+    if len(text) > MAX_QUESTION_CHARS:
+        return text[:MAX_QUESTION_CHARS], TOO_LONG
+    return text, ""
+
+
+def is_follow_up(question: str) -> bool:
+    """Starts with "Und ...", refers back with a pronoun, or has at most one word of content."""
+    content = [w for w in words(question) if len(w) >= 4 and w not in STOPWORDS]
+    return bool(FOLLOW_UP.search(question)) or len(content) <= 1
+
+
+def contextual_query(question: str, history: Sequence[Turn]) -> str:
+    """The text to search for: the question, preceded by the subject of the earlier turns when it
+    is a follow-up (the last self-contained question and the names in the last answer)."""
+    if not history or not is_follow_up(question):
+        return question
+    context: list[str] = []
+    for turn in reversed(history):
+        context.insert(0, turn.question)
+        if not is_follow_up(turn.question):
+            break
+    last_answer = history[-1].answer
+    if last_answer is not None and last_answer.answered:
+        names = dict.fromkeys(m.group() for m in PERSON.finditer(re.sub(r"\[\d+\]", "", last_answer.text)))
+        context.extend(list(names)[:3])
+    return " ".join([*context, question])
+
+
+class Assistant:
+    """Retrieval and answering over one knowledge base, loaded once and shared by all sessions."""
+
+    def __init__(self, settings: Settings, kb: KnowledgeBase, embedder: Embedder | None = None,
+                 answer_settings: AnswerSettings = AnswerSettings()):
+        self.settings = settings
+        self.kb = kb
+        self.embedder = embedder or load_embedder(settings.embedding_model, settings.embedding_batch_size)
+        self.retriever = Retriever(kb, self.embedder, settings)
+        self.answer_settings = answer_settings
+        self.language_model = LanguageModel.from_settings(settings)
+
+    def ask(self, question: str, history: Sequence[Turn | str] = ()) -> Answer:
+        """Answer ``question``; ``history`` holds the earlier turns (or questions) of the conversation."""
+        answer = Answer(EMPTY_QUESTION, False)
+        for answer in self.ask_stream(question, history):
+            pass
+        return answer
+
+    def ask_stream(self, question: str, history: Sequence[Turn | str] = ()) -> Iterator[Answer]:
+        """The answer, growing while a language model (if configured) writes it; else one answer."""
+        text, notice = clean_question(question)
+        if not any(ch.isalnum() for ch in text):
+            yield Answer(EMPTY_QUESTION, False)
+            return
+        asked, query_vector, hits = self.retrieve(text, history)
+        answer = compose_answer(asked, hits, self.kb, query_vector, self.answer_settings)
+        answers = iter([answer])
+        if self.language_model is not None and answer.answered:
+            answers = self.language_model.answer(asked.text, hits, answer)
+        for answer in answers:
+            yield replace(answer, notice=" ".join(x for x in (notice, answer.notice) if x))
+
+    def retrieve(self, text: str, history: Sequence[Turn | str] = ()) -> tuple[Question, np.ndarray, list[Hit]]:
+        """The question as understood in its conversation (search text, kind, language), its
+        vector, and the passages found for it."""
+        turns = [turn if isinstance(turn, Turn) else Turn(str(turn)) for turn in history]
+        query = contextual_query(text, turns)
+        asked = classify(text)
+        kind = asked.kind if asked.kind != "other" else classify(query).kind
+        query_vector = self.embedder.embed_queries([query])[0]
+        hits = self.retriever.search(query, k=self.answer_settings.passages, query_vector=query_vector)
+        return Question(query, kind, asked.language), query_vector, hits
+
+
+@dataclass
+class ChatSession:
+    """One conversation: its turns, so follow-up questions are understood."""
+
+    assistant: Assistant
+    turns: list[Turn] = field(default_factory=list)
+
+    def ask(self, question: str) -> Answer:
+        answer = self.assistant.ask(question, self.turns)
+        self.turns.append(Turn(question, answer))
+        return answer
+
+    def reset(self) -> None:
+        self.turns.clear()

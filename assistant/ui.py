@@ -1,0 +1,223 @@
+"""The Gradio chat: answers with clickable citation numbers, a sources panel, feedback.
+
+Everything shown that comes from a document or a user is escaped twice over: HTML-escaped and
+Markdown-escaped, so "<img onerror=...>" or "![x](http://host/x.png)" appears as text and never
+runs or loads anything. The page loads nothing from other hosts (system fonts, analytics off).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402
+
+from .datatypes import Answer, Citation  # noqa: E402
+from .indexing import KnowledgeBase  # noqa: E402
+from .session import Assistant, Turn  # noqa: E402
+from .settings import Settings  # noqa: E402
+
+TITLE = "Ruhr-Bildungsassistent"
+SUBTITLE = ("Fragen an die Dokumente von TalentMetropole Ruhr, RuhrFutur, ZukunftsBildung Ruhr und der "
+            "Städtekooperation Integration.Interkommunal – mit Quellenangaben zum Nachlesen.")
+EXAMPLES = [
+    "Wer ist für Potenzialförderung zuständig?",
+    "Welche Städte sind RuhrFutur im April 2023 beigetreten?",
+    "Wann wurde die Bildungsinitiative RuhrFutur gegründet?",
+    "Wie erreiche ich Benjamin Fricke?",
+]
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$])")
+
+CSS = """
+.quelle { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.6em 0.8em; margin-bottom: 0.8em; }
+.quelle.aktiv { outline: 3px solid var(--color-accent); }
+.quelle .kopf { font-weight: 600; margin-bottom: 0.3em; }
+.quelle .meta { color: var(--body-text-color-subdued); font-size: 0.9em; }
+.quelle blockquote { white-space: pre-wrap; margin: 0.4em 0; padding-left: 0.6em; border-left: 3px solid var(--border-color-primary); }
+.quelle mark { background: #fff3a3; color: inherit; }
+.quelle pre { white-space: pre-wrap; max-height: 24em; overflow: auto; }
+.hinweis { font-style: italic; }
+table.dokumente { width: 100%; font-size: 0.9em; }
+table.dokumente td, table.dokumente th { padding: 0.2em 0.4em; text-align: left; vertical-align: top; }
+"""
+
+# Citation numbers in answers are links to "#quelle-N"; scroll to that source in the panel.
+JS = """
+() => {
+  document.addEventListener('click', (event) => {
+    const link = event.target.closest('a[href^="#quelle-"]');
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const target = document.getElementById(link.getAttribute('href').slice(1));
+    if (!target) return;
+    document.querySelectorAll('.quelle.aktiv').forEach((el) => el.classList.remove('aktiv'));
+    target.classList.add('aktiv');
+    const details = target.querySelector('details');
+    target.scrollIntoView({behavior: 'smooth', block: 'center'});
+  }, true);
+}
+"""
+
+
+def escape_markdown(text: str) -> str:
+    """Text that Markdown and HTML both show literally."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=True))
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The answer as safe Markdown: escaped text, citation numbers as links to the sources panel."""
+    parts = [f"*{escape_markdown(answer.notice)}*\n\n"] if answer.notice else []
+    for line in answer.text.splitlines():
+        pieces = re.split(r"(\[\d+\])", line)
+        rendered = "".join(f"[\\[{p[1:-1]}\\]](#quelle-{p[1:-1]})" if re.fullmatch(r"\[\d+\]", p)
+                           else escape_markdown(p) for p in pieces)
+        parts.append(rendered + "  \n")
+    if not answer.answered and answer.related:
+        parts.append("\n*Vielleicht hilfreich: die Passagen rechts kommen der Frage am nächsten, "
+                     "beantworten sie aber nicht sicher.*")
+    return "".join(parts).strip()
+
+
+def source_html(citation: Citation, full_text: str | None = None) -> str:
+    """One source: number, title, publisher, date and page, the passage with the quoted sentences
+    marked, and the whole document on request."""
+    chunk = citation.chunk
+    meta = chunk.meta
+    details = " · ".join(html.escape(x) for x in (meta.publisher, _date_de(meta.date), meta.kind,
+                                                    f"Seite {chunk.page}" if chunk.page else "") if x)
+    passage, position = [], 0
+    for start, end in citation.highlights:
+        passage.append(html.escape(chunk.text[position:start]))
+        passage.append(f"<mark>{html.escape(chunk.text[start:end])}</mark>")
+        position = end
+    passage.append(html.escape(chunk.text[position:]))
+    document = ""
+    if full_text is not None:
+        document = (f"<details><summary>Ganzes Dokument anzeigen ({html.escape(chunk.document)})</summary>"
+                    f"<pre>{html.escape(full_text.strip())}</pre></details>")
+    return (f'<div class="quelle" id="quelle-{citation.n}"><div class="kopf">[{citation.n}] '
+            f'{html.escape(meta.title or chunk.document)}</div><div class="meta">{details}</div>'
+            f'<blockquote>{"".join(passage)}</blockquote>{document}</div>')
+
+
+def sources_html(answer: Answer | None, kb: KnowledgeBase) -> str:
+    if answer is None:
+        return '<p class="hinweis">Hier erscheinen die Quellen zur Antwort.</p>'
+    citations = answer.citations or answer.related
+    if not citations:
+        return '<p class="hinweis">Keine Quellen.</p>'
+    heading = "" if answer.answered else '<p class="hinweis">Vielleicht hilfreich (beantwortet die Frage nicht sicher):</p>'
+    return heading + "".join(source_html(c, kb.document_text(c.chunk.document)) for c in citations)
+
+
+def documents_html(kb: KnowledgeBase) -> str:
+    rows = []
+    for doc_id, record in sorted(kb.manifest["documents"].items(),
+                                 key=lambda item: item[1]["meta"].get("date") or "", reverse=True):
+        meta = record["meta"]
+        rows.append(f"<tr><td>{html.escape(meta.get('title') or doc_id)}</td>"
+                    f"<td>{html.escape(meta.get('publisher') or '')}</td>"
+                    f"<td>{html.escape(_date_de(meta.get('date') or '') or '–')}</td></tr>")
+    return ('<table class="dokumente"><tr><th>Dokument</th><th>Herausgeber</th><th>Datum</th></tr>'
+            + "".join(rows) + "</table>")
+
+
+def _date_de(date: str) -> str:
+    """2023-04-21 -> 21.04.2023 (partial dates stay as they are)."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", date or "")
+    return f"{match[3]}.{match[2]}.{match[1]}" if match else (date or "")
+
+
+class FeedbackLog:
+    """👍/👎 with question, answer and citations, one JSON object per line."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+
+    def record(self, question: str, answer: Answer, liked: bool) -> None:
+        entry = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rating": "up" if liked else "down",
+                 "question": question, "answer": answer.text, "answered": answer.answered,
+                 "citations": [c.to_dict() for c in answer.citations]}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def build_app(assistant: Assistant, settings: Settings, current: Callable[[], Assistant] | None = None):
+    """The Gradio Blocks app. ``current`` returns the assistant to answer with (it may change when
+    the index is updated); by default always ``assistant``."""
+    current = current or (lambda: assistant)
+    feedback = FeedbackLog(settings.feedback_file)
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+        gr.Markdown(f"# {TITLE}\n{SUBTITLE}")
+        turns = gr.State([])  # the conversation: list of (question, Answer)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                chat = gr.Chatbot(label="Gespräch", height=460, render_markdown=True, sanitize_html=True,
+                                  feedback_options=["Like", "Dislike"], elem_id="chat", buttons=["copy"],
+                                  placeholder="Stellen Sie eine Frage zu den Bildungsinitiativen im Ruhrgebiet.")
+                question = gr.Textbox(label="Ihre Frage", placeholder="z. B. Wer ist für Potenzialförderung zuständig?",
+                                      max_lines=4, elem_id="frage", submit_btn="Fragen")
+                with gr.Row():
+                    new_conversation = gr.Button("Neues Gespräch", elem_id="neues-gespraech", size="sm")
+                gr.Examples(EXAMPLES, inputs=question, label="Beispielfragen", elem_id="beispiele")
+            with gr.Column(scale=2, min_width=300):
+                gr.Markdown("### Quellen")
+                sources = gr.HTML(sources_html(None, assistant.kb), elem_id="quellen")
+                with gr.Accordion("Dokumente im Index", open=False, elem_id="dokumente"):
+                    documents = gr.HTML(documents_html(assistant.kb))
+
+        def respond(message: str, state: list, messages: list):
+            engine = current()  # the whole answer comes from the index version it started with
+            asked = [*messages, {"role": "user", "content": escape_markdown(message)}]
+            answer = None
+            for answer in engine.ask_stream(message, [Turn(q, a) for q, a in state]):
+                yield ("", state, [*asked, {"role": "assistant", "content": answer_markdown(answer)}],
+                       sources_html(answer, engine.kb), gr.skip())
+            yield ("", [*state, (message, answer)], [*asked, {"role": "assistant", "content": answer_markdown(answer)}],
+                   sources_html(answer, engine.kb), documents_html(engine.kb))
+
+        def rate(state: list, data: gr.LikeData):
+            turn = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+            position = int(turn) // 2
+            if 0 <= position < len(state):
+                asked, answer = state[position]
+                feedback.record(asked, answer, bool(data.liked))
+
+        def reset():
+            return [], [], sources_html(None, current().kb)
+
+        outputs = [question, turns, chat, sources, documents]
+        question.submit(respond, [question, turns, chat], outputs, api_name="ask", concurrency_limit=4)
+        chat.like(rate, [turns], None, api_name=False)
+        new_conversation.click(reset, None, [turns, chat, sources], api_name=False)
+        chat.clear(reset, None, [turns, chat, sources], api_name=False)
+    return app
+
+
+def theme() -> gr.themes.Base:
+    # System fonts: the default theme would load its font from Google's servers.
+    return gr.themes.Default(font=[gr.themes.Font("system-ui"), gr.themes.Font("Segoe UI"), "sans-serif"],
+                             font_mono=[gr.themes.Font("ui-monospace"), "monospace"])
+
+
+def serve(settings: Settings, kb: KnowledgeBase, host: str | None = None, port: int | None = None) -> None:
+    """Start the chat and block; the model and index are loaded once, here."""
+    assistant = Assistant(settings, kb)
+    app = build_app(assistant, settings)
+    app.queue(default_concurrency_limit=4)
+    app.launch(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS,
+               js=JS, footer_links=[], ssr_mode=False, show_error=False, quiet=False)

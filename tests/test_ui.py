@@ -1,0 +1,47 @@
+"""Rendering of answers and sources (the browser test checks the same in a real page)."""
+
+import re
+
+from assistant.datatypes import Answer, Chunk, Citation, DocumentMeta
+from assistant.ui import answer_markdown, documents_html, escape_markdown, source_html
+
+HOSTILE = '<img src=x onerror=alert(1)> ![x](http://example.invalid/x.png) <script>alert(2)</script> **fett**'
+
+
+def test_escape_markdown_neutralises_html_and_markdown():
+    escaped = escape_markdown(HOSTILE)
+    assert "<" not in escaped and ">" not in escaped
+    assert "![" not in escaped and "](" not in escaped and "**" not in escaped
+
+
+def test_answer_markdown_links_citations_and_escapes_text():
+    answer = Answer(f"Die Antwort {HOSTILE} [1]\nZweiter Satz [2]", True)
+    markdown = answer_markdown(answer)
+    assert "[\\[1\\]](#quelle-1)" in markdown and "[\\[2\\]](#quelle-2)" in markdown
+    assert "<img" not in markdown and "<script" not in markdown
+    assert not re.search(r"!\[x\]\(http", markdown)
+
+
+def test_not_found_answer_mentions_related_passages():
+    chunk = Chunk("d#0", "d", "Text", 0, 4, None)
+    markdown = answer_markdown(Answer("Dazu finden sich keine Angaben.", False, (), (Citation(1, chunk),)))
+    assert "Vielleicht hilfreich" in markdown
+
+
+def test_source_html_escapes_and_marks_the_quoted_sentence():
+    text = f"Kontakt {HOSTILE}\nBernd Kreuzinger: k@t.de"
+    start = text.index("Bernd")
+    chunk = Chunk("d.txt#0", "d.txt", text, 0, len(text), 2,
+                  DocumentMeta(title="<b>Titel</b>", publisher="RuhrFutur", date="2023-04-21"))
+    rendered = source_html(Citation(1, chunk, ((start, len(text)),)), full_text="<i>ganz</i>")
+    assert "<img" not in rendered and "<script" not in rendered and "<b>Titel" not in rendered
+    assert "&lt;img src=x onerror=alert(1)&gt;" in rendered
+    assert "<mark>Bernd Kreuzinger: k@t.de</mark>" in rendered
+    assert 'id="quelle-1"' in rendered and "21.04.2023" in rendered and "Seite 2" in rendered
+    assert "&lt;i&gt;ganz&lt;/i&gt;" in rendered
+
+
+def test_documents_html_lists_documents_with_dates(seed_kb):
+    rendered = documents_html(seed_kb)
+    assert rendered.count("<tr>") == 1 + len(seed_kb.manifest["documents"])
+    assert "21.04.2023" in rendered

@@ -1,0 +1,147 @@
+"""End to end in a real browser: headless Chromium (Debian's package) drives the running app."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SEED_CORPUS
+from assistant.settings import PROJECT_DIR
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(seed_kb, seed_settings, tmp_path_factory):
+    """The real app (``python -m assistant serve``) on a free port, over the prebuilt seed index."""
+    port = free_port()
+    feedback = tmp_path_factory.mktemp("feedback") / "feedback.jsonl"
+    env = dict(os.environ, ASSISTANT_FEEDBACK_FILE=str(feedback))
+    process = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port), "--corpus",
+                                str(SEED_CORPUS), "--index", str(seed_settings.index_dir)],
+                               cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail(f"app exited: {process.stdout.read()}")
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("app did not start within 90 s")
+    yield url, feedback
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed; run scripts/setup.sh --test")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url: str, width: int = 1280):
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+    foreign: list[str] = []
+    page.on("request", lambda request: foreign.append(request.url)
+            if not request.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
+    page.goto(url, wait_until="load")  # Gradio keeps a connection open, so never "networkidle"
+    page.locator("#frage textarea").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)  # let the page's own scripts (and any stray request) run
+    return page, foreign
+
+
+def test_example_question_is_answered_with_its_source(browser, app_url):
+    url, _ = app_url
+    page, foreign = open_page(browser, url)
+    page.get_by_text("Wer ist für Potenzialförderung zuständig?").first.click()
+    page.locator("#frage textarea").press("Enter")
+    answer = page.locator("#chat .message-row").last
+    answer.get_by_text("Kreuzinger").first.wait_for(timeout=30_000)
+    assert "Bernd Kreuzinger" in answer.inner_text()
+    sources = page.locator("#quellen")
+    assert "Bernd Kreuzinger: kreuzinger@talentmetropoleruhr.de" in sources.inner_text()
+    assert "Kreuzinger" in sources.locator("mark").first.inner_text()  # the answering lines are highlighted
+    page.locator('#chat a[href="#quelle-1"]').first.click()  # citation number leads to the source
+    page.wait_for_selector("#quelle-1.aktiv", timeout=5_000)
+    (PROJECT_DIR / "docs").mkdir(exist_ok=True)
+    page.screenshot(path=str(PROJECT_DIR / "docs" / "screenshot.png"), full_page=True)
+    assert foreign == []  # nothing fetched from other hosts
+
+
+def test_question_and_document_markup_are_shown_as_text(browser, app_url):
+    url, _ = app_url
+    page, foreign = open_page(browser, url)
+    hostile = 'Was ist <img src=x onerror="window.pwned=1"> ![x](http://example.invalid/x.png) **fett**?'
+    page.locator("#frage textarea").fill(hostile)
+    page.locator("#frage textarea").press("Enter")
+    user_message = page.locator("#chat .message-row").filter(has_text="onerror").first
+    user_message.wait_for(timeout=30_000)
+    assert "<img src=x" in user_message.inner_text() and "![x](http://example.invalid/x.png)" in user_message.inner_text()
+    assert page.locator("#chat img[src='x']").count() == 0
+    assert page.evaluate("window.pwned === undefined")
+    assert not any("example.invalid" in u for u in foreign)
+
+
+def test_follow_up_and_new_conversation(browser, app_url):
+    url, _ = app_url
+    page, _ = open_page(browser, url)
+    box = page.locator("#frage textarea")
+    box.fill("Wer ist Ansprechpartnerin für Digitalisierung?")
+    box.press("Enter")
+    page.locator("#chat").get_by_text("Schröder").first.wait_for(timeout=30_000)
+    box.fill("Und wie lautet ihre E-Mail-Adresse?")
+    box.press("Enter")
+    page.wait_for_function("document.querySelectorAll('#chat .message-row').length >= 4", timeout=30_000)
+    page.locator("#chat .message-row").last.get_by_text("schroeder@talentmetropoleruhr.de").first.wait_for(timeout=30_000)
+    page.locator("#neues-gespraech").click()
+    page.wait_for_function("document.querySelectorAll('#chat .message-row').length == 0", timeout=10_000)
+
+
+def test_feedback_is_stored_with_question_and_citations(browser, app_url):
+    url, feedback = app_url
+    page, _ = open_page(browser, url)
+    box = page.locator("#frage textarea")
+    box.fill("Wann wurde die Bildungsinitiative RuhrFutur gegründet?")
+    box.press("Enter")
+    page.locator("#chat").get_by_text("2013").first.wait_for(timeout=30_000)
+    page.locator("#chat button[aria-label='Like']").last.click()
+    deadline = time.time() + 10
+    while time.time() < deadline and not feedback.exists():
+        time.sleep(0.2)
+    entry = json.loads(feedback.read_text(encoding="utf-8").splitlines()[-1])
+    assert entry["rating"] == "up" and "RuhrFutur" in entry["question"] and "2013" in entry["answer"]
+    assert entry["citations"] and entry["citations"][0]["text"]
+
+
+def test_phone_width_layout_stacks_without_horizontal_scrolling(browser, app_url):
+    url, _ = app_url
+    page, _ = open_page(browser, url, width=390)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert page.locator("#frage textarea").is_visible()
