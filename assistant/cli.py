@@ -23,6 +23,7 @@ from .loading import LoadError, load_corpus
 from .datatypes import Answer
 from .retrieval import FUSIONS, Retriever, one_per_document
 from .session import Assistant, ChatSession
+from .updating import update_index
 from .settings import Settings
 
 log = logging.getLogger("assistant")
@@ -56,6 +57,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser("build", parents=[common], help="build the index from the corpus")
     build.set_defaults(handler=cmd_build)
+
+    update = commands.add_parser("update", parents=[common], help="apply corpus changes to the index",
+                                 description="Compare the corpus with the index by content hash and embed only "
+                                             "new or changed documents; switch to the new version when complete.")
+    update.add_argument("--dry-run", action="store_true", help="only report what would change")
+    update.add_argument("--check", type=Path, metavar="FILE",
+                        help="question file (as initiatives-qa-dev.jsonl): refuse to switch if answers get worse")
+    update.add_argument("--force", action="store_true", help="switch even if --check finds it worse")
+    update.set_defaults(handler=cmd_update)
+
+    index = commands.add_parser("index", help="index versions")
+    versions = index.add_subparsers(metavar="ACTION")
+    listing = versions.add_parser("list", parents=[common], help="list the kept versions")
+    listing.set_defaults(handler=cmd_index_list)
+    rollback = versions.add_parser("rollback", parents=[common], help="serve an earlier version again")
+    rollback.add_argument("version", nargs="?", help="version name (default: the one before the current)")
+    rollback.set_defaults(handler=cmd_index_rollback)
 
     search = commands.add_parser("search", parents=[common], help="retrieve passages for questions",
                                  description="Questions as arguments, or JSON lines on standard input: "
@@ -119,6 +137,44 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     counts = kb.manifest["counts"]
     print(f"Indexed {counts['documents']} documents, {counts['chunks']} chunks in "
           f"{time.perf_counter() - started:.1f} s -> {path}")
+    return 0
+
+
+def cmd_update(args: argparse.Namespace, settings: Settings) -> int:
+    documents = load_documents(settings)
+    embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
+    report = update_index(settings, documents, embedder, progress=sys.stderr.isatty(), dry_run=args.dry_run,
+                          check=args.check, force=args.force)
+    print(("Geplant: " if args.dry_run else "Änderungen: ") + report.plan.describe())
+    if args.dry_run:
+        print("(--dry-run: nichts geändert)")
+    elif not report.switched:
+        print("Index ist aktuell; nichts zu tun.")
+    else:
+        if report.check:
+            print(f"Prüfung: {report.check}")
+        print(f"Eingebettet: {report.chunks_embedded} Abschnitte ({report.texts_embedded} Texte mit Sätzen); "
+              f"Index hat {report.chunks} Abschnitte; {report.seconds:.1f} s; aktive Version {report.version}")
+    return 0
+
+
+def cmd_index_list(args: argparse.Namespace, settings: Settings) -> int:
+    current = indexing.current_version(settings.index_dir)
+    versions = indexing.list_versions(settings.index_dir)
+    if not versions:
+        print(f"{settings.index_dir}: no index versions yet")
+    for path in versions:
+        manifest = json.loads((path / indexing.MANIFEST_FILE).read_text("utf-8"))
+        marker = "*" if current is not None and path.name == current.name else " "
+        counts = manifest["counts"]
+        print(f"{marker} {path.name}  {manifest['created']}  {counts['documents']} Dokumente, {counts['chunks']} Abschnitte")
+    return 0
+
+
+def cmd_index_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    name = args.version or indexing.previous_version_name(settings.index_dir)
+    indexing.switch(settings.index_dir, name)
+    print(f"Aktive Version: {name}")
     return 0
 
 

@@ -98,6 +98,13 @@ class KnowledgeBase:
         best_unit = np.array([self.unit_similarities(int(p), query_vector).max(initial=-1.0) for p in positions])
         return np.maximum(best_unit, own)
 
+    def vectors_by_text(self) -> dict[str, np.ndarray]:
+        """Every embedded text (chunks with their title, then units) and its vector."""
+        texts = [retrieval_text(c) for c in self.chunks]
+        if len(self.vectors) > len(self.chunks):
+            texts += [text for chunk in self.chunks for text in chunk.unit_texts()]
+        return dict(zip(texts, self.vectors))
+
     def document_text(self, document: str) -> str:
         """The document's text, put together from its chunks (the gaps between chunks are blank)."""
         length = self.manifest["documents"][document].get("length", 0)
@@ -128,8 +135,10 @@ def settings_record(settings: Settings) -> dict[str, Any]:
 
 
 def build_knowledge_base(documents: Sequence[Document], embedder: Embedder, settings: Settings,
-                         progress: bool = False) -> KnowledgeBase:
-    """Chunk, embed and index ``documents`` in memory."""
+                         progress: bool = False, previous: KnowledgeBase | None = None) -> KnowledgeBase:
+    """Chunk, embed and index ``documents`` in memory. Texts that ``previous`` (an index made
+    with the same settings) already embedded keep their vectors, so an update embeds only what
+    is new or changed; documents keep the time they were first added."""
     if not documents:
         raise IndexProblem("no documents to index: the corpus is empty or no file could be read")
     chunks = [chunk for document in documents
@@ -137,8 +146,13 @@ def build_knowledge_base(documents: Sequence[Document], embedder: Embedder, sett
     texts = [retrieval_text(chunk) for chunk in chunks]
     if settings.unit_vectors:
         texts += [text for chunk in chunks for text in chunk.unit_texts()]
-    vectors = embed_unique(embedder, texts, progress)
+    known = previous.vectors_by_text() if previous is not None else {}
+    vectors, embedded = embed_unique(embedder, texts, progress, known)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    first_added = {doc_id: record.get("added", now) for doc_id, record in
+                   (previous.manifest["documents"].items() if previous is not None else ())}
+    by_hash = {record["sha256"]: record.get("added", now) for record in
+               (previous.manifest["documents"].values() if previous is not None else ())}
     per_document: dict[str, int] = {}
     for chunk in chunks:
         per_document[chunk.document] = per_document.get(chunk.document, 0) + 1
@@ -146,20 +160,26 @@ def build_knowledge_base(documents: Sequence[Document], embedder: Embedder, sett
         **settings_record(settings),
         "embedding_dimension": int(embedder.dim),
         "created": now,
-        "counts": {"documents": len(documents), "chunks": len(chunks)},
-        "documents": {d.id: {"sha256": d.sha256, "chunks": per_document.get(d.id, 0), "added": now,
+        "counts": {"documents": len(documents), "chunks": len(chunks), "embedded_texts": embedded},
+        "documents": {d.id: {"sha256": d.sha256, "chunks": per_document.get(d.id, 0),
+                             "added": first_added.get(d.id) or by_hash.get(d.sha256) or now,
                              "meta": d.meta.to_dict(), "pages": list(d.pages), "length": len(d.text)}
                       for d in documents},
     }
     return assemble(chunks, vectors, manifest, settings)
 
 
-def embed_unique(embedder: Embedder, texts: list[str], progress: bool) -> np.ndarray:
-    """Passage vectors for ``texts``, embedding each distinct text once."""
-    distinct = list(dict.fromkeys(texts))
-    vectors = embedder.embed_passages(distinct, progress=progress)
-    row = {text: i for i, text in enumerate(distinct)}
-    return vectors[[row[text] for text in texts]] if texts else vectors
+def embed_unique(embedder: Embedder, texts: list[str], progress: bool,
+                 known: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, int]:
+    """Passage vectors for ``texts``, embedding each distinct text once and texts in ``known``
+    not at all; also the number of texts embedded."""
+    known = dict(known or {})
+    missing = [text for text in dict.fromkeys(texts) if text not in known]
+    if missing:
+        known.update(zip(missing, embedder.embed_passages(missing, progress=progress)))
+    if not texts:
+        return np.empty((0, embedder.dim), np.float32), 0
+    return np.stack([known[text] for text in texts]).astype(np.float32), len(missing)
 
 
 def assemble(chunks: list[Chunk], vectors: np.ndarray, manifest: dict[str, Any], settings: Settings,
@@ -225,6 +245,15 @@ def switch(index_dir: Path, name: str) -> None:
     if not (index_dir / VERSIONS_DIR / name / MANIFEST_FILE).is_file():
         raise IndexMissing(f"{index_dir}: no index version {name!r}")
     _write_atomic(index_dir / CURRENT_FILE, name + "\n")
+
+
+def previous_version_name(index_dir: Path) -> str:
+    """The version before the current one, for rollback."""
+    current = current_version(index_dir)
+    names = [p.name for p in list_versions(index_dir)]
+    if current is None or current.name not in names or names.index(current.name) == 0:
+        raise IndexMissing(f"{index_dir}: no earlier version to roll back to")
+    return names[names.index(current.name) - 1]
 
 
 def prune(index_dir: Path, keep: int) -> None:

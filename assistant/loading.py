@@ -8,6 +8,7 @@ staff write (title, publisher, date, kind, origin); the sidecar wins.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -23,7 +24,9 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
 JSONL_SUFFIXES = {".jsonl"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | JSONL_SUFFIXES
+DOCX_SUFFIXES = {".docx"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | JSONL_SUFFIXES | DOCX_SUFFIXES
+DOCX_MAX_XML_BYTES = 50 * 1024 * 1024  # unpacked document.xml; more is a zip bomb, not a press release
 META_SUFFIX = ".meta.json"
 IGNORED_NAMES = {"README.md", "LICENSE"}
 
@@ -111,6 +114,9 @@ def load_file(path: Path, corpus_dir: Path) -> list[Document]:
 
     if suffix in PDF_SUFFIXES:
         text, pages, found = read_pdf(data)
+    elif suffix in DOCX_SUFFIXES:
+        text, found = read_docx(data)
+        pages = ()
     elif suffix in HTML_SUFFIXES:
         text, found = read_html(decode_text(data))
         pages = ()
@@ -120,7 +126,11 @@ def load_file(path: Path, corpus_dir: Path) -> list[Document]:
     if not text.strip():
         raise LoadError("no text found in file")
     meta = merge_meta(found, read_sidecar(path), origin=doc_id, text=text)
-    return [Document(doc_id, text, meta, pages, hashlib.sha256(data).hexdigest())]
+    digest = hashlib.sha256(data)
+    sidecar = path.with_name(path.name + META_SUFFIX)
+    if sidecar.is_file():  # edited metadata is a change of the document too
+        digest.update(sidecar.read_bytes())
+    return [Document(doc_id, text, meta, pages, digest.hexdigest())]
 
 
 def decode_text(data: bytes) -> str:
@@ -201,6 +211,36 @@ def read_pdf(data: bytes) -> tuple[str, tuple[int, ...], DocumentMeta]:
     title = str(info.get("/Title") or "").strip()
     date = pdf_date(str(info.get("/CreationDate") or ""))
     return text, tuple(starts), DocumentMeta(title=title, date=date)
+
+
+def read_docx(data: bytes) -> tuple[str, DocumentMeta]:
+    """Paragraph text of a Word document and its core title and creation date (standard library
+    only; the unpacked size is checked before anything is read, so a zip bomb is refused)."""
+    import io
+    import zipfile
+    from xml.etree import ElementTree
+
+    word = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            info = archive.getinfo("word/document.xml")
+            if info.file_size > DOCX_MAX_XML_BYTES or info.file_size > 200 * max(info.compress_size, 1):
+                raise LoadError(f"DOCX unpacks to {info.file_size // 1_000_000} MB of text: refused as a zip bomb")
+            root = ElementTree.fromstring(archive.read(info))
+            core = archive.read("docProps/core.xml") if "docProps/core.xml" in archive.namelist() else b""
+    except LoadError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError, ValueError) as error:
+        raise LoadError(f"not a readable DOCX ({type(error).__name__}: {error})") from None
+    paragraphs = ["".join(node.text or "" for node in p.iter(f"{word}t")) for p in root.iter(f"{word}p")]
+    text = "\n\n".join(p.strip() for p in paragraphs if p.strip())
+    title = date = ""
+    if core:
+        with contextlib.suppress(ElementTree.ParseError):
+            meta = ElementTree.fromstring(core)
+            title = (meta.findtext("{http://purl.org/dc/elements/1.1/}title") or "").strip()
+            date = iso_date(meta.findtext("{http://purl.org/dc/terms/}created") or "")
+    return text, DocumentMeta(title=title, date=date)
 
 
 def pdf_date(value: str) -> str:

@@ -16,8 +16,11 @@ from .analysis import STOPWORDS, words
 
 MONTH_NAMES = (r"(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember"
                r"|January|February|March|May|June|July|October|December)")
+WEEKDAYS = r"(?:Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|Sonntag)s?"
+# A date, a year, or a time of the week or day: all answer "wann".
 DATE = re.compile(rf"\b\d{{1,2}}\.\s?{MONTH_NAMES}\s+\d{{4}}\b|\b\d{{1,2}}\.\d{{1,2}}\.\d{{2,4}}\b"
-                  rf"|\b{MONTH_NAMES}\s+\d{{4}}\b|\b(?:1[5-9]|20)\d{{2}}\b", re.IGNORECASE)
+                  rf"|\b{MONTH_NAMES}\s+\d{{4}}\b|\b(?:1[5-9]|20)\d{{2}}\b|\b{WEEKDAYS}\b"
+                  rf"|\b\d{{1,2}}(?:[:.]\d{{2}})?\s?Uhr\b", re.IGNORECASE)
 NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b|\b(?:zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|"
                     r"hundert|tausend|million\w*|milliard\w*)\b", re.IGNORECASE)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

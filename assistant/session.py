@@ -8,7 +8,9 @@ without a language model.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,11 +21,14 @@ from .analysis import STOPWORDS, words
 from .answering import AnswerSettings, compose_answer
 from .datatypes import Answer, Hit
 from .embedding import Embedder, load_embedder
+from . import indexing
 from .indexing import KnowledgeBase
 from .llm import LanguageModel
 from .questions import PERSON, Question, classify
 from .retrieval import Retriever
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 500
 EMPTY_QUESTION = "Bitte stellen Sie eine Frage, zum Beispiel: „Wer ist für Potenzialförderung zuständig?“"
@@ -134,3 +139,40 @@ class ChatSession:
 
     def reset(self) -> None:
         self.turns.clear()
+
+
+class LiveAssistant:
+    """The assistant for the index version ``CURRENT`` points to, following updates without a
+    restart: before each question it checks the pointer (a few bytes) and loads a new version
+    when it changed. Questions already running keep the assistant they started with. A version
+    that fails to load is reported and the previous one keeps serving."""
+
+    def __init__(self, assistant: Assistant):
+        self._assistant = assistant
+        self._lock = threading.Lock()
+        self.last_error = ""
+
+    def get(self) -> Assistant:
+        current = self._assistant
+        pointer = indexing.current_version(current.settings.index_dir)
+        if pointer is None or pointer.name == current.kb.version:
+            return current
+        return self.reload()
+
+    def reload(self) -> Assistant:
+        """Load the version ``CURRENT`` names now (the admin tab's "reload")."""
+        with self._lock:
+            current = self._assistant
+            pointer = indexing.current_version(current.settings.index_dir)
+            if pointer is not None and pointer.name != current.kb.version:
+                try:
+                    kb = indexing.load(current.settings.index_dir, current.settings)
+                except indexing.IndexProblem as error:
+                    self.last_error = str(error)
+                    log.warning("index version %s not loaded, still serving %s: %s", pointer.name,
+                                current.kb.version, error)
+                    return current
+                self._assistant = Assistant(current.settings, kb, current.embedder, current.answer_settings)
+                self.last_error = ""
+                log.info("now serving index version %s", kb.version)
+            return self._assistant

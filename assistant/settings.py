@@ -59,6 +59,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     feedback_file: Path = PROJECT_DIR / "var" / "feedback.jsonl"
+    # Admin tab (upload, remove, update, feedback): shown only when a password is set, e.g. via
+    # the environment variable ASSISTANT_ADMIN_PASSWORD.
+    admin_password: str = ""
 
     # Optional language model behind an OpenAI-compatible API (Ollama, vLLM, llama.cpp, hosted);
     # empty llm_url = answers are composed from the passages without a model.

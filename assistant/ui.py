@@ -7,6 +7,7 @@ runs or loads anything. The page loads nothing from other hosts (system fonts, a
 
 from __future__ import annotations
 
+import hmac
 import html
 import json
 import os
@@ -23,8 +24,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gradio as gr  # noqa: E402
 
 from .datatypes import Answer, Citation  # noqa: E402
-from .indexing import KnowledgeBase  # noqa: E402
-from .session import Assistant, Turn  # noqa: E402
+from .admin import UploadRejected, add_upload, remove_document  # noqa: E402
+from .indexing import IndexProblem, KnowledgeBase  # noqa: E402
+from .loading import LoadError, corpus_files, load_corpus  # noqa: E402
+from .updating import update_index  # noqa: E402
+from .session import Assistant, LiveAssistant, Turn  # noqa: E402
 from .settings import Settings  # noqa: E402
 
 TITLE = "Ruhr-Bildungsassistent"
@@ -155,57 +159,70 @@ class FeedbackLog:
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
-def build_app(assistant: Assistant, settings: Settings, current: Callable[[], Assistant] | None = None):
+def build_app(assistant: Assistant, settings: Settings, current: Callable[[], Assistant] | None = None,
+              reload: Callable[[], Assistant] | None = None):
     """The Gradio Blocks app. ``current`` returns the assistant to answer with (it may change when
-    the index is updated); by default always ``assistant``."""
+    the index is updated); ``reload`` loads the newest index version now (admin tab)."""
     current = current or (lambda: assistant)
+    reload = reload or current
     feedback = FeedbackLog(settings.feedback_file)
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(f"# {TITLE}\n{SUBTITLE}")
-        turns = gr.State([])  # the conversation: list of (question, Answer)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=320):
-                chat = gr.Chatbot(label="Gespräch", height=460, render_markdown=True, sanitize_html=True,
-                                  feedback_options=["Like", "Dislike"], elem_id="chat", buttons=["copy"],
-                                  placeholder="Stellen Sie eine Frage zu den Bildungsinitiativen im Ruhrgebiet.")
-                question = gr.Textbox(label="Ihre Frage", placeholder="z. B. Wer ist für Potenzialförderung zuständig?",
-                                      max_lines=4, elem_id="frage", submit_btn="Fragen")
-                with gr.Row():
-                    new_conversation = gr.Button("Neues Gespräch", elem_id="neues-gespraech", size="sm")
-                gr.Examples(EXAMPLES, inputs=question, label="Beispielfragen", elem_id="beispiele")
-            with gr.Column(scale=2, min_width=300):
-                gr.Markdown("### Quellen")
-                sources = gr.HTML(sources_html(None, assistant.kb), elem_id="quellen")
-                with gr.Accordion("Dokumente im Index", open=False, elem_id="dokumente"):
-                    documents = gr.HTML(documents_html(assistant.kb))
-
-        def respond(message: str, state: list, messages: list):
-            engine = current()  # the whole answer comes from the index version it started with
-            asked = [*messages, {"role": "user", "content": escape_markdown(message)}]
-            answer = None
-            for answer in engine.ask_stream(message, [Turn(q, a) for q, a in state]):
-                yield ("", state, [*asked, {"role": "assistant", "content": answer_markdown(answer)}],
-                       sources_html(answer, engine.kb), gr.skip())
-            yield ("", [*state, (message, answer)], [*asked, {"role": "assistant", "content": answer_markdown(answer)}],
-                   sources_html(answer, engine.kb), documents_html(engine.kb))
-
-        def rate(state: list, data: gr.LikeData):
-            turn = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-            position = int(turn) // 2
-            if 0 <= position < len(state):
-                asked, answer = state[position]
-                feedback.record(asked, answer, bool(data.liked))
-
-        def reset():
-            return [], [], sources_html(None, current().kb)
-
-        outputs = [question, turns, chat, sources, documents]
-        question.submit(respond, [question, turns, chat], outputs, api_name="ask", concurrency_limit=4)
-        chat.like(rate, [turns], None, api_name=False)
-        new_conversation.click(reset, None, [turns, chat, sources], api_name=False)
-        chat.clear(reset, None, [turns, chat, sources], api_name=False)
+        if settings.admin_password:
+            with gr.Tabs():
+                with gr.Tab("Fragen", id="fragen"):
+                    chat_tab(assistant, current, feedback)
+                with gr.Tab("Verwaltung", id="verwaltung"):
+                    admin_tab(settings, current, reload)
+        else:
+            chat_tab(assistant, current, feedback)
     return app
+
+
+def chat_tab(assistant: Assistant, current: Callable[[], Assistant], feedback: FeedbackLog) -> None:
+    turns = gr.State([])  # the conversation: list of (question, Answer)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=320):
+            chat = gr.Chatbot(label="Gespräch", height=460, render_markdown=True, sanitize_html=True,
+                              feedback_options=["Like", "Dislike"], elem_id="chat", buttons=["copy"],
+                              placeholder="Stellen Sie eine Frage zu den Bildungsinitiativen im Ruhrgebiet.")
+            question = gr.Textbox(label="Ihre Frage", placeholder="z. B. Wer ist für Potenzialförderung zuständig?",
+                                  max_lines=4, elem_id="frage", submit_btn="Fragen")
+            with gr.Row():
+                new_conversation = gr.Button("Neues Gespräch", elem_id="neues-gespraech", size="sm")
+            gr.Examples(EXAMPLES, inputs=question, label="Beispielfragen", elem_id="beispiele")
+        with gr.Column(scale=2, min_width=300):
+            gr.Markdown("### Quellen")
+            sources = gr.HTML(sources_html(None, assistant.kb), elem_id="quellen")
+            with gr.Accordion("Dokumente im Index", open=False, elem_id="dokumente"):
+                documents = gr.HTML(documents_html(assistant.kb))
+
+    def respond(message: str, state: list, messages: list):
+        engine = current()  # the whole answer comes from the index version it started with
+        asked = [*messages, {"role": "user", "content": escape_markdown(message)}]
+        answer = None
+        for answer in engine.ask_stream(message, [Turn(q, a) for q, a in state]):
+            yield ("", state, [*asked, {"role": "assistant", "content": answer_markdown(answer)}],
+                   sources_html(answer, engine.kb), gr.skip())
+        yield ("", [*state, (message, answer)], [*asked, {"role": "assistant", "content": answer_markdown(answer)}],
+               sources_html(answer, engine.kb), documents_html(engine.kb))
+
+    def rate(state: list, data: gr.LikeData):
+        turn = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        position = int(turn) // 2
+        if 0 <= position < len(state):
+            asked, answer = state[position]
+            feedback.record(asked, answer, bool(data.liked))
+
+    def reset():
+        return [], [], sources_html(None, current().kb)
+
+    outputs = [question, turns, chat, sources, documents]
+    question.submit(respond, [question, turns, chat], outputs, api_name="ask", concurrency_limit=4)
+    chat.like(rate, [turns], None, api_name=False)
+    new_conversation.click(reset, None, [turns, chat, sources], api_name=False)
+    chat.clear(reset, None, [turns, chat, sources], api_name=False)
 
 
 def theme() -> gr.themes.Base:
@@ -215,9 +232,119 @@ def theme() -> gr.themes.Base:
 
 
 def serve(settings: Settings, kb: KnowledgeBase, host: str | None = None, port: int | None = None) -> None:
-    """Start the chat and block; the model and index are loaded once, here."""
-    assistant = Assistant(settings, kb)
-    app = build_app(assistant, settings)
+    """Start the chat and block; the model and index are loaded once, here, and a new index
+    version is picked up before the next question after an update."""
+    live = LiveAssistant(Assistant(settings, kb))
+    app = build_app(live.get(), settings, live.get, live.reload)
     app.queue(default_concurrency_limit=4)
     app.launch(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS,
                js=JS, footer_links=[], ssr_mode=False, show_error=False, quiet=False)
+
+
+def admin_tab(settings: Settings, current: Callable[[], Assistant], reload: Callable[[], Assistant]) -> None:
+    """Upload, remove, update and feedback for staff; every action checks the login on the server."""
+    logged_in = gr.State(False)
+    with gr.Row():
+        password = gr.Textbox(label="Passwort", type="password", elem_id="admin-passwort", scale=3)
+        login = gr.Button("Anmelden", elem_id="admin-anmelden", scale=1)
+    status = gr.Markdown("", elem_id="admin-status")
+    with gr.Column(visible=False) as panel:
+        gr.Markdown("### Neue Veröffentlichung hinzufügen")
+        upload = gr.File(label="Datei (PDF, DOCX, HTML, TXT, MD)", file_types=[".pdf", ".docx", ".html", ".htm",
+                                                                              ".txt", ".md"], elem_id="admin-datei")
+        with gr.Row():
+            title = gr.Textbox(label="Titel (leer: aus der Datei)", elem_id="admin-titel")
+            publisher = gr.Textbox(label="Herausgeber", elem_id="admin-herausgeber")
+            date = gr.Textbox(label="Datum (JJJJ-MM-TT)", elem_id="admin-datum")
+        add = gr.Button("Zum Korpus hinzufügen", elem_id="admin-hinzufuegen")
+        with gr.Row():
+            update = gr.Button("Index aktualisieren", variant="primary", elem_id="admin-aktualisieren")
+            reload_button = gr.Button("Neu laden", elem_id="admin-neu-laden")
+        report = gr.Textbox(label="Bericht", lines=6, interactive=False, elem_id="admin-bericht")
+        gr.Markdown("### Dokumente im Index")
+        documents = gr.HTML(elem_id="admin-dokumente")
+        with gr.Row():
+            remove_choice = gr.Dropdown(label="Dokument entfernen", choices=[], elem_id="admin-entfernen-wahl")
+            remove = gr.Button("Entfernen", variant="stop", elem_id="admin-entfernen")
+        gr.Markdown("### Rückmeldungen")
+        feedback_view = gr.HTML(elem_id="admin-rueckmeldungen")
+
+    def overview():
+        engine = current()
+        corpus = sorted(p.relative_to(settings.corpus_dir).as_posix() for p in corpus_files(settings.corpus_dir))
+        return (admin_documents_html(engine.kb), gr.update(choices=corpus, value=None),
+                feedback_html(settings.feedback_file))
+
+    def do_login(secret: str):
+        if not hmac.compare_digest(secret.encode(), settings.admin_password.encode()):
+            return False, "**Falsches Passwort.**", gr.update(visible=False), "", gr.update(), ""
+        return (True, "Angemeldet.", gr.update(visible=True), *overview())
+
+    def guarded(action):
+        def run(is_logged_in: bool, *args):
+            if not is_logged_in:
+                return ("Bitte zuerst anmelden.", *overview_hidden())
+            try:
+                message = action(*args)
+            except (UploadRejected, LoadError, IndexProblem, OSError) as error:
+                message = f"Nicht ausgeführt: {error}"
+            return (message, *overview())
+        return run
+
+    def overview_hidden():
+        return "", gr.update(choices=[]), ""
+
+    def add_file(file, title_text, publisher_text, date_text):
+        if file is None:
+            return "Bitte eine Datei wählen."
+        path = Path(file if isinstance(file, str) else file.name)
+        original = getattr(file, "orig_name", None) or path.name
+        document = add_upload(settings.corpus_dir, path, original, title_text, publisher_text, date_text)
+        return f"{document} hinzugefügt. Mit „Index aktualisieren“ wird es durchsuchbar."
+
+    def run_update():
+        engine = current()
+        result = load_corpus(settings.corpus_dir)
+        problems = "".join(f"\nÜbersprungen: {p}" for p in result.problems)
+        outcome = update_index(settings, result.documents, engine.embedder)
+        reload()
+        return (f"{outcome.plan.describe()}\nEingebettet: {outcome.chunks_embedded} Abschnitte; "
+                f"{outcome.chunks} Abschnitte im Index; {outcome.seconds:.1f} s; Version {outcome.version}{problems}")
+
+    def remove_file(document):
+        if not document:
+            return "Bitte ein Dokument wählen."
+        remove_document(settings.corpus_dir, document)
+        return f"{document} entfernt. Mit „Index aktualisieren“ verschwindet es aus den Antworten."
+
+    def reload_now():
+        engine = reload()
+        return f"Aktive Version: {engine.kb.version}"
+
+    lists = [documents, remove_choice, feedback_view]
+    login.click(do_login, [password], [logged_in, status, panel, *lists], api_name=False)
+    password.submit(do_login, [password], [logged_in, status, panel, *lists], api_name=False)
+    add.click(guarded(add_file), [logged_in, upload, title, publisher, date], [report, *lists], api_name=False)
+    update.click(guarded(run_update), [logged_in], [report, *lists], api_name=False, concurrency_limit=1)
+    remove.click(guarded(remove_file), [logged_in, remove_choice], [report, *lists], api_name=False)
+    reload_button.click(guarded(reload_now), [logged_in], [report, *lists], api_name=False)
+
+
+def admin_documents_html(kb: KnowledgeBase) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(doc_id)}</td><td>{html.escape(r['meta'].get('title') or '')}</td>"
+        f"<td>{html.escape(_date_de(r['meta'].get('date') or '') or '–')}</td><td>{r['chunks']}</td>"
+        f"<td>{html.escape(r.get('added', '')[:16].replace('T', ' '))}</td></tr>"
+        for doc_id, r in sorted(kb.manifest["documents"].items()))
+    return ('<table class="dokumente"><tr><th>Datei</th><th>Titel</th><th>Datum</th><th>Abschnitte</th>'
+            f'<th>Hinzugefügt</th></tr>{rows}</table><p>Version {html.escape(kb.version)}</p>')
+
+
+def feedback_html(path: Path, last: int = 50) -> str:
+    if not path.is_file():
+        return "<p>Noch keine Rückmeldungen.</p>"
+    entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[-last:] if line.strip()]
+    rows = "".join(f"<tr><td>{'👍' if e.get('rating') == 'up' else '👎'}</td><td>{html.escape(e.get('question', ''))}</td>"
+                   f"<td>{html.escape(e.get('answer', ''))}</td><td>{html.escape(e.get('time', ''))}</td></tr>"
+                   for e in reversed(entries))
+    return f'<table class="dokumente"><tr><th></th><th>Frage</th><th>Antwort</th><th>Zeit</th></tr>{rows}</table>'
