@@ -42,6 +42,7 @@ class Settings:
     fusion_alpha: float = 0.3  # BM25's share in convex fusion
     rrf_k: int = 60
     answer_type_bonus: float = 0.2  # added for passages holding what the question asks for (a date, ...)
+    recency_bonus: float = 0.03  # the newest dated candidate gets this much, the oldest none
     untyped_factor: float = 0.6  # for date/number/contact questions, passages without one are discounted
     english_alpha: float = 0.0  # BM25's share for questions in English (German BM25 cannot match them)
     bm25_k1: float = 1.2
