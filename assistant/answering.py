@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from .analysis import Analyzer
 from .chunking import BULLET, is_contact, is_heading
 from .datatypes import Answer, Citation, Hit
 from .indexing import KnowledgeBase
@@ -82,9 +84,14 @@ def content_terms(question: Question, kb: KnowledgeBase) -> tuple[list[str], np.
     """The question's stemmed terms, without words that only name the kind of answer wanted, and
     their idf weights."""
     analyzer = kb.lexical.analyzer
-    frame = {t for word in FRAME_WORDS for t in analyzer.terms(word)}
+    frame = _frame_terms(analyzer)
     terms = [t for t in dict.fromkeys(analyzer.terms(question.text)) if t not in frame]
     return terms, kb.lexical.idf(terms) if terms else np.zeros(0)
+
+
+@lru_cache(maxsize=8)
+def _frame_terms(analyzer: Analyzer) -> frozenset[str]:
+    return frozenset(t for word in FRAME_WORDS for t in analyzer.terms(word))
 
 
 def score_candidates(question: Question, hits: list[Hit], kb: KnowledgeBase,

@@ -50,14 +50,21 @@ def cli(settings, *args, **kwargs):
     return run_cli(*args, "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir), **kwargs)
 
 
-def test_new_pdf_release_is_embedded_alone_and_cited_with_its_page(workspace):
+def test_new_releases_are_embedded_alone_and_cited_with_their_page(workspace):
     before = indexing.load(workspace.index_dir, workspace)
     write_release(workspace.corpus_dir / "bildungsbuero-bottrop.pdf")
+    (workspace.corpus_dir / "fachtag-herne.html").write_text(
+        "<html><head><title>Fachtag Herne</title></head><body><nav>Startseite | Presse</nav><main><h1>Fachtag"
+        "</h1><p>Der Fachtag Frühe Bildung findet am 12. Juni 2024 in der Volkshochschule Herne statt.</p></main>"
+        "<script>alert('x')</script></body></html>", encoding="utf-8")
+    (workspace.corpus_dir / "elternbrief-gelsenkirchen.txt").write_bytes(
+        "Elternbrief: Die Schulbücherei in Gelsenkirchen-Buer öffnet montags für Familien.".encode("cp1252"))
     result = cli(workspace, "update")
     assert result.returncode == 0, result.stderr
     after = indexing.load(workspace.index_dir, workspace)
-    new_chunks = after.manifest["documents"]["bildungsbuero-bottrop.pdf"]["chunks"]
-    assert "1 neu, 0 geändert, 0 entfernt" in result.stdout
+    new_chunks = sum(after.manifest["documents"][d]["chunks"] for d in
+                     ("bildungsbuero-bottrop.pdf", "fachtag-herne.html", "elternbrief-gelsenkirchen.txt"))
+    assert "3 neu, 0 geändert, 0 entfernt" in result.stdout
     assert f"Eingebettet: {new_chunks} Abschnitte" in result.stdout  # only the new document's passages
     assert after.version != before.version and len(after.chunks) == len(before.chunks) + new_chunks
     asked = cli(workspace, "ask", "--json", input=json.dumps({"id": "1", "question":
@@ -67,6 +74,10 @@ def test_new_pdf_release_is_embedded_alone_and_cited_with_its_page(workspace):
     cited = [c for c in answer["citations"] if c["document"] == "bildungsbuero-bottrop.pdf"]
     assert cited and cited[0]["page"] == 2 and "Sprechstunde" in cited[0]["text"]
     assert cited[0]["title"] == "Pressemitteilung Bildungsbüro Bottrop"  # taken from the PDF
+    html_answer = json.loads(cli(workspace, "ask", "--json", "Wo findet der Fachtag Frühe Bildung statt?").stdout)
+    assert "Volkshochschule Herne" in html_answer["answer"] and "Startseite" not in html_answer["answer"]
+    letter = json.loads(cli(workspace, "ask", "--json", "Wann öffnet die Schulbücherei in Gelsenkirchen-Buer?").stdout)
+    assert "Schulbücherei" in letter["answer"] and "montags" in letter["answer"]  # umlauts kept from cp1252
 
 
 def test_removed_document_disappears_from_every_search(workspace):
