@@ -114,6 +114,9 @@ def load_file(path: Path, corpus_dir: Path) -> list[Document]:
 
     if suffix in PDF_SUFFIXES:
         text, pages, found = read_pdf(data)
+        # A PDF's creation date is when the file was exported; a dateline in the text
+        # ("Bottrop, 3. Mai 2024 – ...") says when the release was published.
+        found = DocumentMeta(title=found.title, date=date_in_text(text) or found.date)
     elif suffix in DOCX_SUFFIXES:
         text, found = read_docx(data)
         pages = ()

@@ -74,6 +74,7 @@ def test_new_releases_are_embedded_alone_and_cited_with_their_page(workspace):
     cited = [c for c in answer["citations"] if c["document"] == "bildungsbuero-bottrop.pdf"]
     assert cited and cited[0]["page"] == 2 and "Sprechstunde" in cited[0]["text"]
     assert cited[0]["title"] == "Pressemitteilung Bildungsbüro Bottrop"  # taken from the PDF
+    assert cited[0]["date"] == "2024-05-03"  # the dateline, not the PDF's export date
     html_answer = json.loads(cli(workspace, "ask", "--json", "Wo findet der Fachtag Frühe Bildung statt?").stdout)
     assert "Volkshochschule Herne" in html_answer["answer"] and "Startseite" not in html_answer["answer"]
     letter = json.loads(cli(workspace, "ask", "--json", "Wann öffnet die Schulbücherei in Gelsenkirchen-Buer?").stdout)
