@@ -132,8 +132,9 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     documents = load_documents(settings)
     embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
-    kb = indexing.build_knowledge_base(documents, embedder, settings, progress=sys.stderr.isatty())
-    path = indexing.save(kb, settings.index_dir, settings.keep_versions)
+    with indexing.exclusive(settings.index_dir):
+        kb = indexing.build_knowledge_base(documents, embedder, settings, progress=sys.stderr.isatty())
+        path = indexing.save(kb, settings.index_dir, settings.keep_versions)
     counts = kb.manifest["counts"]
     print(f"Indexed {counts['documents']} documents, {counts['chunks']} chunks in "
           f"{time.perf_counter() - started:.1f} s -> {path}")

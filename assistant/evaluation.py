@@ -19,6 +19,7 @@ from .embedding import Embedder
 from .indexing import KnowledgeBase, build_knowledge_base
 from .loading import read_jsonl
 from .retrieval import Retriever, one_per_document
+from .session import Assistant, ChatSession
 from .settings import Settings
 
 
@@ -129,11 +130,9 @@ def contains_answer(answer: str, any_of: Sequence[str] = (), all_of: Sequence[st
             and all(_squash(s) in text for s in all_of))
 
 
-def score_qa(assistant, cases: Sequence[QaCase]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def score_qa(assistant: Assistant, cases: Sequence[QaCase]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Per-question results and totals: evidence in the first three citations, answer strings
     present, and refusal exactly where the documents do not answer."""
-    from .session import ChatSession
-
     rows = []
     for case in cases:
         session = ChatSession(assistant)
@@ -169,7 +168,7 @@ def _share(values) -> float | None:
     return sum(bool(v) for v in values) / len(values) if values else None
 
 
-def answer_hit_rate(assistant, data: BeirData) -> float:
+def answer_hit_rate(assistant: Assistant, data: BeirData) -> float:
     """Share of BEIR questions whose extractive answer contains one of their gold answer strings."""
     hits = [contains_answer(assistant.ask(q.text).text, q.answers) for q in data.queries if q.answers]
     return sum(hits) / len(hits) if hits else 0.0

@@ -13,13 +13,15 @@ any point leaves the previous version whole and serving.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,6 +58,29 @@ class IndexMismatch(IndexProblem):
 
 class IndexCorrupt(IndexProblem):
     pass
+
+
+class IndexBusy(IndexProblem):
+    """Another build or update of the same index is running."""
+
+
+@contextlib.contextmanager
+def exclusive(index_dir: Path) -> Iterator[None]:
+    """Hold the index's update lock. It is an OS file lock (flock): the system releases it when
+    the holder exits or is killed, so a crashed update never leaves it stuck."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".update.lock").open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            raise IndexBusy(f"{index_dir}: another build or update is running (process {holder}); "
+                            "try again when it has finished") from None
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
 
 
 @dataclass
@@ -329,8 +354,9 @@ def open_index(settings: Settings, documents: Callable[[], Sequence[Document]], 
         log.info("no index in %s yet: building it", settings.index_dir)
     except (IndexMismatch, IndexCorrupt) as error:
         log.warning("%s -- rebuilding", error)
-    kb = build_knowledge_base(documents(), embedder, settings, progress=progress)
-    save(kb, settings.index_dir, settings.keep_versions)
+    with exclusive(settings.index_dir):
+        kb = build_knowledge_base(documents(), embedder, settings, progress=progress)
+        save(kb, settings.index_dir, settings.keep_versions)
     return kb
 
 

@@ -67,7 +67,6 @@ JS = """
     if (!target) return;
     document.querySelectorAll('.quelle.aktiv').forEach((el) => el.classList.remove('aktiv'));
     target.classList.add('aktiv');
-    const details = target.querySelector('details');
     target.scrollIntoView({behavior: 'smooth', block: 'center'});
   }, true);
 }

@@ -17,6 +17,8 @@ from pathlib import Path
 from . import indexing
 from .datatypes import Document
 from .embedding import Embedder
+from .evaluation import load_qa, score_qa
+from .session import Assistant
 from .settings import Settings
 
 
@@ -79,7 +81,16 @@ def plan_update(documents: Sequence[Document], manifest: dict | None) -> UpdateP
 
 def update_index(settings: Settings, documents: Sequence[Document], embedder: Embedder, progress: bool = False,
                  dry_run: bool = False, check: Path | None = None, force: bool = False) -> UpdateReport:
-    """Plan, build and (unless ``dry_run``, or a failed ``check`` without ``force``) switch."""
+    """Plan, build and (unless ``dry_run``, or a failed ``check`` without ``force``) switch; one
+    update at a time per index (``indexing.exclusive``)."""
+    if dry_run:
+        return _update(settings, documents, embedder, progress, dry_run, check, force)
+    with indexing.exclusive(settings.index_dir):
+        return _update(settings, documents, embedder, progress, dry_run, check, force)
+
+
+def _update(settings: Settings, documents: Sequence[Document], embedder: Embedder, progress: bool,
+            dry_run: bool, check: Path | None, force: bool) -> UpdateReport:
     started = time.perf_counter()
     try:
         current = indexing.load(settings.index_dir, settings)
@@ -107,9 +118,6 @@ def update_index(settings: Settings, documents: Sequence[Document], embedder: Em
 def compare_quality(questions: Path, current: indexing.KnowledgeBase, new: indexing.KnowledgeBase,
                     embedder: Embedder, settings: Settings) -> str:
     """"gleich"/"besser"/"schlechter" with the passed counts of the question file on both versions."""
-    from .evaluation import load_qa, score_qa
-    from .session import Assistant
-
     cases = load_qa(questions)
     before = score_qa(Assistant(settings, current, embedder), cases)[1]["passed"]
     after = score_qa(Assistant(settings, new, embedder), cases)[1]["passed"]

@@ -194,3 +194,19 @@ def test_live_assistant_follows_a_switch_and_keeps_in_flight_answers(workspace, 
     assert "Dienstag" in new.ask("Wann ist die Sprechstunde des Bildungsbüros Bottrop?").text
     assert "Döhrmann" in old.ask("Wer ist Geschäftsführer der RuhrFutur?").text  # the old version still answers
     assert live.get() is new  # no reload without a switch
+
+
+def test_concurrent_updates_are_refused_and_a_killed_holder_releases_the_lock(workspace):
+    (workspace.corpus_dir / "weiteres.txt").write_text("Das Bildungsbüro Herne lädt zum Elternabend ein.",
+                                                       encoding="utf-8")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from assistant.indexing import exclusive\n"
+        f"with exclusive(Path({str(workspace.index_dir)!r})):\n    print('locked', flush=True); time.sleep(60)")],
+        cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    refused = cli(workspace, "update")
+    assert refused.returncode == 1 and "another build or update is running" in refused.stderr
+    os.kill(holder.pid, signal.SIGKILL)  # a crashed update must not leave the lock stuck
+    holder.wait()
+    done = cli(workspace, "update")
+    assert done.returncode == 0 and "1 neu" in done.stdout
