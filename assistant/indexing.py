@@ -324,7 +324,6 @@ def load_version(path: Path) -> KnowledgeBase:
     if files and _checksums(path, names=list(files)) != files:
         raise IndexCorrupt(f"{path}: index files do not match their checksums (truncated or altered)")
     metas = {doc_id: DocumentMeta.from_dict(record["meta"]) for doc_id, record in manifest["documents"].items()}
-    pages = {doc_id: tuple(record.get("pages") or ()) for doc_id, record in manifest["documents"].items()}
     try:
         chunks = []
         with (path / "chunks.jsonl").open(encoding="utf-8") as handle:

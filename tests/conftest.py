@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -51,3 +54,20 @@ def run_cli(*args: str, input: str | None = None, timeout: float = 300) -> subpr
     """``python -m assistant ARGS`` in a real subprocess."""
     return subprocess.run([sys.executable, "-m", "assistant", *args], input=input, capture_output=True,
                           text=True, timeout=timeout, cwd=PROJECT_DIR)
+
+
+def fill_with_copies(folder: Path, count: int) -> None:
+    """``count`` documents of real text, enough that embedding them takes several seconds."""
+    text = (SEED_CORPUS / "talentmetropole-ruhr-team-und-ansprechpartner.txt").read_text(encoding="utf-8")
+    for i in range(count):
+        (folder / f"zusatz-{i}.txt").write_text(f"Zusatzdokument {i}.\n{text}", encoding="utf-8")
+
+
+def kill_midway(*args: str, after: float = 4.0) -> None:
+    """Start ``python -m assistant ARGS`` and SIGKILL it after ``after`` seconds, mid-work."""
+    process = subprocess.Popen([sys.executable, "-m", "assistant", *args], cwd=PROJECT_DIR,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(after)
+    assert process.poll() is None, f"{args[0]} finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()

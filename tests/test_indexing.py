@@ -1,16 +1,12 @@
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 
 from assistant import indexing
 from assistant.loading import load_corpus
-from assistant.settings import PROJECT_DIR, Settings
+from assistant.settings import Settings
+from conftest import fill_with_copies, kill_midway
 
 
 @pytest.fixture
@@ -99,16 +95,8 @@ def test_build_killed_midway_leaves_the_previous_version_whole(small_settings, e
     first = build_and_save(small_settings, embedder)
     big = tmp_path / "big"
     big.mkdir()
-    for i in range(40):  # enough text that embedding takes several seconds
-        (big / f"doc{i}.txt").write_text((PROJECT_DIR / "corpus" / "talentmetropole-ruhr-team-und-ansprechpartner.txt")
-                                         .read_text(encoding="utf-8") + f"\nDokument {i}.\n", encoding="utf-8")
-    process = subprocess.Popen([sys.executable, "-m", "assistant", "build", "--corpus", str(big),
-                                "--index", str(small_settings.index_dir)], cwd=PROJECT_DIR,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(4)
-    assert process.poll() is None, "the build finished before it could be interrupted"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    fill_with_copies(big, 40)
+    kill_midway("build", "--corpus", str(big), "--index", str(small_settings.index_dir))
     current = indexing.load(small_settings.index_dir, small_settings)
     assert current.version == first.version and len(current.chunks) == len(first.chunks)
 

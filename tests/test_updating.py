@@ -8,18 +8,16 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from fpdf import FPDF
 
 from assistant import indexing
-from assistant.embedding import load_embedder
 from assistant.loading import load_corpus
 from assistant.session import Assistant, LiveAssistant
 from assistant.settings import PROJECT_DIR, Settings
 from assistant.updating import QualityCheckFailed, plan_update, update_index
-from conftest import BENCHMARKS, SEED_CORPUS, run_cli
+from conftest import BENCHMARKS, SEED_CORPUS, fill_with_copies, kill_midway, run_cli
 
 PAGE_TWO = ("Die Sprechstunde des Bildungsbüros Bottrop findet jeden Dienstag von 9 bis 12 Uhr im Rathaus statt. "
             "Ansprechpartnerin ist Frau Annette Wielgosch.")
@@ -124,16 +122,8 @@ def test_renamed_unchanged_file_is_not_reembedded(workspace):
 
 def test_update_killed_midway_leaves_previous_version_answering(workspace):
     before = indexing.current_version(workspace.index_dir)
-    text = (SEED_CORPUS / "talentmetropole-ruhr-team-und-ansprechpartner.txt").read_text(encoding="utf-8")
-    for i in range(30):
-        (workspace.corpus_dir / f"zusatz-{i}.txt").write_text(f"Zusatzdokument {i}.\n{text}", encoding="utf-8")
-    process = subprocess.Popen([sys.executable, "-m", "assistant", "update", "--corpus", str(workspace.corpus_dir),
-                                "--index", str(workspace.index_dir)], cwd=PROJECT_DIR,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(4)
-    assert process.poll() is None, "the update finished before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    fill_with_copies(workspace.corpus_dir, 30)
+    kill_midway("update", "--corpus", str(workspace.corpus_dir), "--index", str(workspace.index_dir))
     assert indexing.current_version(workspace.index_dir) == before
     answer = json.loads(cli(workspace, "ask", "--json", "Wer ist Geschäftsführer der RuhrFutur?").stdout)
     assert answer["answered"] and "Döhrmann" in answer["answer"]
