@@ -209,3 +209,33 @@ def test_admin_uploads_a_release_updates_and_the_chat_answers_from_it(browser, a
     page.locator("#chat .message-row").last.get_by_text("Dienstag").first.wait_for(timeout=60_000)
     assert "Sprechstunde" in page.locator("#quellen").inner_text()
     assert foreign == []
+
+
+def test_markup_inside_a_document_is_shown_as_text(browser, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "anmeldung.txt").write_text(
+        "Hinweise zur Anmeldung\n\nDie Anmeldung zum Ferienprogramm erfolgt im Bürgerbüro Essen am Kennedyplatz. "
+        '<img src=x onerror="window.pwned=1"> ![x](http://example.invalid/x.png) <script>window.pwned=2</script>\n',
+        encoding="utf-8")
+    index = tmp_path / "index"
+    built = subprocess.run([sys.executable, "-m", "assistant", "build", "--corpus", str(corpus), "--index", str(index)],
+                           cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    process, url = start_app(corpus, index, ASSISTANT_ADMIN_PASSWORD="",
+                             ASSISTANT_FEEDBACK_FILE=str(tmp_path / "feedback.jsonl"))
+    try:
+        page, foreign = open_page(browser, url)
+        box = page.locator("#frage textarea")
+        box.fill("Wo erfolgt die Anmeldung zum Ferienprogramm?")
+        box.press("Enter")
+        page.locator("#chat .message-row").last.get_by_text("Bürgerbüro").first.wait_for(timeout=60_000)
+        shown = page.locator("#chat").inner_text() + page.locator("#quellen").inner_text()
+        assert '<img src=x onerror="window.pwned=1">' in shown
+        assert "![x](http://example.invalid/x.png)" in shown and "<script>" in shown
+        assert page.locator("img[src='x'], #quellen script, #chat script").count() == 0
+        assert page.evaluate("window.pwned === undefined")
+        assert not any("example.invalid" in u for u in foreign) and foreign == []
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
