@@ -116,12 +116,18 @@ class KnowledgeBase:
         return rows @ query_vector
 
     def chunk_similarities(self, positions: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
-        """Vector score of chunks: the mean of the chunk's own similarity and its best unit's."""
-        own = self.vectors[positions] @ query_vector
-        if len(self.vectors) == len(self.chunks):
-            return own
-        best_unit = np.array([self.unit_similarities(int(p), query_vector).max(initial=-1.0) for p in positions])
-        return np.maximum(best_unit, own)
+        """Vector score of chunks: the better of the chunk's own similarity and its best unit's."""
+        positions = np.asarray(positions, dtype=np.int64)
+        best = self.vectors[positions] @ query_vector
+        if len(self.vectors) == len(self.chunks) or not len(positions):
+            return best
+        starts = self.unit_start[positions]
+        counts = self.unit_start[positions + 1] - starts
+        # The unit rows of all chunks at once: each chunk's start repeated over its count, plus 0, 1, ...
+        offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        rows = np.repeat(starts, counts) + offsets
+        np.maximum.at(best, np.repeat(np.arange(len(positions)), counts), self.vectors[rows] @ query_vector)
+        return best
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
         """Every embedded text (chunks with their title, then units) and its vector."""

@@ -105,3 +105,14 @@ def test_old_versions_are_pruned(small_settings, embedder):
     for _ in range(3):
         build_and_save(small_settings.replace(keep_versions=2), embedder)
     assert len(indexing.list_versions(small_settings.index_dir)) == 2
+
+
+def test_chunk_similarity_is_the_best_of_own_and_unit_vectors(seed_kb):
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        query = rng.normal(size=seed_kb.vectors.shape[1]).astype(np.float32)
+        query /= np.linalg.norm(query)
+        positions = rng.choice(len(seed_kb.chunks), size=int(rng.integers(1, len(seed_kb.chunks))), replace=False)
+        expected = [max(float(seed_kb.vectors[p] @ query), float(seed_kb.unit_similarities(int(p), query).max()))
+                    for p in positions]
+        assert np.allclose(seed_kb.chunk_similarities(positions, query), expected, atol=1e-6)
