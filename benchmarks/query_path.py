@@ -1,0 +1,113 @@
+"""Where a warm question's time goes, and how it compares with a tutorial pipeline.
+
+On the seed corpus (the index in ``index/``, built first if missing), each question is asked
+once to ``Assistant.ask`` and once to the baseline of ``baseline.py``, alternating, so both
+see the same machine noise. The assistant's stages are timed by wrapping the very functions
+``ask`` calls (question embedding, BM25, vector search, fusion, answer composition); "other" is
+what ``ask`` spends outside them (cleaning, classifying the question).
+
+    python benchmarks/query_path.py [--questions 300]   # results/query_path.json and .md
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import statistics
+import time
+from collections import defaultdict
+
+from common import questions, summary, table, write_result
+
+from assistant import session
+from assistant.cli import open_knowledge_base
+from assistant.session import Assistant
+from assistant.settings import Settings
+from baseline import STAGES, TutorialPipeline
+
+
+class StageClock:
+    """Milliseconds spent per stage during the current question, by wrapping callables."""
+
+    def __init__(self) -> None:
+        self.current: dict[str, float] = defaultdict(float)
+
+    def wrap(self, owner: object, attribute: str, stage: str) -> None:
+        original = getattr(owner, attribute)
+
+        @functools.wraps(original)
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.current[stage] += 1000 * (time.perf_counter() - started)
+
+        setattr(owner, attribute, timed)
+
+    def take(self) -> dict[str, float]:
+        taken, self.current = dict(self.current), defaultdict(float)
+        return taken
+
+
+def instrumented(assistant: Assistant) -> StageClock:
+    clock = StageClock()
+    clock.wrap(assistant.embedder, "embed_queries", "embed")
+    clock.wrap(assistant.kb.lexical, "scores", "bm25")
+    clock.wrap(assistant.retriever, "_vector_candidates", "vector")
+    clock.wrap(assistant.retriever, "_convex", "fusion")
+    clock.wrap(assistant.retriever, "_best", "fusion")
+    clock.wrap(session, "compose_answer", "compose")
+    return clock
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=300)
+    args = parser.parse_args()
+    settings = Settings.load()
+    kb = open_knowledge_base(settings, progress=False)
+    assistant = Assistant(settings, kb)
+    baseline = TutorialPipeline([chunk.text for chunk in kb.chunks], settings.candidates)
+    clock = instrumented(assistant)
+    asked = questions(args.questions)
+    for question in asked[:10]:  # warm-up: caches, allocator, thread pools
+        assistant.ask(question)
+        baseline.ask(question)
+    clock.take()
+    ours: dict[str, list[float]] = defaultdict(list)
+    theirs: dict[str, list[float]] = defaultdict(list)
+    for question in asked:
+        started = time.perf_counter()
+        assistant.ask(question)
+        total = 1000 * (time.perf_counter() - started)
+        stages = clock.take()
+        for stage in STAGES:
+            ours[stage].append(stages.get(stage, 0.0))
+        ours["other"].append(total - sum(stages.values()))
+        ours["ask"].append(total)
+        for stage, milliseconds in baseline.ask(question)[1].items():
+            theirs[stage].append(milliseconds)
+
+    rows, result = [], {"questions": len(asked), "chunks": len(kb.chunks), "vectors": len(kb.vectors),
+                        "ours": {}, "baseline": {}}
+    for stage in (*STAGES, "other", "ask"):
+        mine = summary(ours[stage])
+        result["ours"][stage] = mine
+        base = summary(theirs[stage]) if stage in theirs else None
+        if base:
+            result["baseline"][stage] = base
+        rows.append([stage, mine["median_ms"], mine["p95_ms"],
+                     base["median_ms"] if base else "", base["p95_ms"] if base else ""])
+    ratio = statistics.median(ours["ask"]) / statistics.median(theirs["ask"])
+    ratio_p95 = result["ours"]["ask"]["p95_ms"] / result["baseline"]["ask"]["p95_ms"]
+    result["ratio_median"], result["ratio_p95"] = round(ratio, 3), round(ratio_p95, 3)
+    text = (f"Warm query path, {len(asked)} questions, seed corpus ({len(kb.chunks)} chunks, "
+            f"{len(kb.vectors)} vectors); milliseconds\n\n"
+            + table(["stage", "ours median", "ours p95", "baseline median", "baseline p95"], rows)
+            + f"\n\nours / baseline, whole ask: {ratio:.2f} (median), {ratio_p95:.2f} (p95)")
+    write_result("query_path", result, text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""Large corpora on one machine: FAISS index types against exact search, and the whole search.
+
+A synthetic corpus of 10 thousand, 100 thousand and 1 million passages. Each passage recombines
+2-4 consecutive German sentences of one real passage (the seed corpus's chunks and the XQuAD
+paragraphs), sometimes with a sentence from elsewhere; its vector is the weighted sum of the
+sentences' real vectors (the bundled model embeds each sentence once) plus a little noise, so
+passages cluster by topic like a real archive does without embedding a million texts here.
+Questions are the real XQuAD and initiatives dev questions, embedded by the model.
+
+For each size:
+
+* every index type (flat, HNSW, IVF-Flat, IVF-PQ) with a sweep of its search parameter: build
+  seconds, index memory, single-question search median/p95, recall@10 against exact search;
+* the index the code chooses (``VectorIndex.build`` with the default settings) inside a whole
+  ``KnowledgeBase`` (BM25 too): build seconds, process memory, and ``Retriever.search``
+  median/p95 with the question vector given (the question embedding is in query_path.py).
+
+    python benchmarks/scale.py [--sizes 10000 100000 1000000]   # results/scale.{json,md,png}
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import resource
+import time
+
+import faiss
+import numpy as np
+
+from common import CACHE, PROJECT, SHARED, questions, rss_mb, summary, table, write_result
+
+from assistant.chunking import chunk_document, sentences
+from assistant.datatypes import Chunk
+from assistant.embedding import load_embedder
+from assistant.indexing import assemble
+from assistant.loading import load_corpus, read_jsonl
+from assistant.retrieval import Retriever
+from assistant.settings import Settings
+from assistant.vectors import VectorIndex
+
+QUERIES = 200
+NOISE = 0.15  # length of the noise vector added to a passage's unit-length vector
+
+
+def sentence_pool() -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Sentences of real passages, their vectors, and the passage (topic) each belongs to."""
+    documents = load_corpus(PROJECT / "corpus").documents
+    passages = [chunk.text for d in documents for chunk in chunk_document(d)]
+    xquad = SHARED / "xquad-de-dev" / "corpus.jsonl"
+    passages += [d.text for d in read_jsonl(xquad.read_bytes(), xquad.name)]
+    texts, topics = [], []
+    for topic, passage in enumerate(passages):
+        for start, end in sentences(passage):
+            if end - start >= 30:
+                texts.append(passage[start:end])
+                topics.append(topic)
+    return texts, cached_vectors("sentences", texts, query=False), np.array(topics)
+
+
+def cached_vectors(name: str, texts: list[str], query: bool) -> np.ndarray:
+    key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    path = CACHE / f"scale-{name}-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    embedder = load_embedder()
+    vectors = embedder.embed_queries(texts) if query else embedder.embed_passages(texts, progress=True)
+    CACHE.mkdir(exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def synthetic(n: int, texts: list[str], vectors: np.ndarray, topics: np.ndarray,
+              seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """``n`` recombined passages and their vectors (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    first = np.searchsorted(topics, np.arange(topics.max() + 1))
+    count = np.bincount(topics)
+    out_texts: list[str] = []
+    out_vectors = np.empty((n, vectors.shape[1]), dtype=np.float32)
+    for begin in range(0, n, 100_000):
+        size = min(100_000, n - begin)
+        topic = rng.integers(0, len(first), size)
+        length = rng.integers(2, 5, size)
+        offset = rng.integers(0, 1 << 30, size)
+        picks = np.full((size, 4), -1)
+        for slot in range(4):
+            inside = first[topic] + (offset + slot) % count[topic]
+            picks[:, slot] = np.where(slot < length, inside, -1)
+        stranger = rng.random(size) < 0.3
+        picks[stranger, 0] = rng.integers(0, len(texts), int(stranger.sum()))
+        weights = rng.uniform(0.5, 1.5, (size, 4)) * (picks >= 0)
+        mixed = np.einsum("nk,nkd->nd", weights, vectors[np.maximum(picks, 0)])
+        mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
+        mixed += rng.normal(0, NOISE / math.sqrt(vectors.shape[1]), mixed.shape)
+        out_vectors[begin:begin + size] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+        out_texts += [" ".join(texts[i] for i in row if i >= 0) for row in picks.tolist()]
+    return out_texts, out_vectors
+
+
+def candidates(n: int, dim: int) -> list[tuple[str, str, faiss.Index, str, list[int]]]:
+    """(family, name, untrained index, search parameter, values to sweep) for every type considered."""
+    nlist = VectorIndex.ivf_lists(n)
+    return [
+        ("flat", "flat", faiss.IndexFlatIP(dim), "", [0]),
+        ("hnsw", "HNSW32", hnsw(dim), "efSearch", [16, 32, 64, 128]),
+        ("ivf-flat", f"IVF{nlist},Flat", faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist,
+                                                           faiss.METRIC_INNER_PRODUCT), "nprobe", [4, 8, 16, 32, 64]),
+        ("ivf-pq", f"IVF{nlist},PQ48", faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, 48, 8,
+                                                       faiss.METRIC_INNER_PRODUCT), "nprobe", [8, 32, 64]),
+    ]
+
+
+def hnsw(dim: int) -> faiss.Index:
+    index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = 64
+    return index
+
+
+def search_times(search, queries: np.ndarray) -> tuple[list[float], list[np.ndarray]]:
+    timings, found = [], []
+    for query in queries:
+        started = time.perf_counter()
+        found.append(search(query))
+        timings.append(1000 * (time.perf_counter() - started))
+    return timings, found
+
+
+def recall_at_10(found: list[np.ndarray], exact: np.ndarray) -> float:
+    return float(np.mean([len(set(f[:10].tolist()) & set(e.tolist())) / 10 for f, e in zip(found, exact)]))
+
+
+def index_types(vectors: np.ndarray, queries: np.ndarray, exact: np.ndarray) -> list[dict]:
+    rows = []
+    for family, name, index, parameter, values in candidates(len(vectors), vectors.shape[1]):
+        started = time.perf_counter()
+        if not index.is_trained:
+            sample = np.random.default_rng(1).choice(len(vectors), min(len(vectors), 64 * index.nlist), replace=False)
+            index.train(vectors[np.sort(sample)])
+        index.add(vectors)
+        build = time.perf_counter() - started
+        memory = faiss.serialize_index(index).nbytes / 2**20
+        for value in values:
+            if parameter:
+                faiss.ParameterSpace().set_index_parameter(index, parameter, value)
+            timings, found = search_times(lambda q: index.search(q.reshape(1, -1), 10)[1][0], queries)
+            rows.append({"size": len(vectors), "family": family, "index": name, "parameter": f"{parameter}={value}" if parameter else "",
+                         "build_s": round(build, 1), "memory_mb": round(memory), **summary(timings),
+                         "recall@10": round(recall_at_10(found, exact), 3)})
+            print(rows[-1], flush=True)
+        del index
+    return rows
+
+
+def whole_search(texts: list[str], vectors: np.ndarray, query_texts: list[str], queries: np.ndarray,
+                 exact: np.ndarray) -> dict:
+    """The code's own choice inside a KnowledgeBase: build, memory, and Retriever.search."""
+    settings = Settings()
+    chunks = [Chunk(f"s{i}", f"synthetic-{i // 20}", text, 0, len(text), None) for i, text in enumerate(texts)]
+    before = rss_mb(os.getpid())
+    started = time.perf_counter()
+    kb = assemble(chunks, vectors, {"counts": {"chunks": len(chunks)}, "documents": {}}, settings)
+    build = time.perf_counter() - started
+    memory = rss_mb(os.getpid()) - before
+    _, found = search_times(lambda q: np.array([p for p, _ in kb.vector_index.search(q, 10)]), queries)
+    retriever = Retriever(kb, load_embedder(), settings)
+    timings = []
+    for text, query in zip(query_texts, queries):
+        started = time.perf_counter()
+        retriever.search(text, k=5, query_vector=query)
+        timings.append(1000 * (time.perf_counter() - started))
+    return {"size": len(vectors), "vector_index": kb.vector_index.describe(), "build_s": round(build, 1),
+            "memory_mb": round(memory), "recall@10": round(recall_at_10(found, exact), 3), **summary(timings)}
+
+
+def plot(rows: list[dict], path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (latency, recall) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for family in dict.fromkeys(row["family"] for row in rows):
+        best: dict[int, dict] = {}
+        for row in rows:
+            if row["family"] == family and row["recall@10"] >= 0.95:
+                best.setdefault(row["size"], row)  # the first (fastest) setting reaching 0.95
+        sizes = sorted(best)
+        if sizes:
+            latency.plot(sizes, [best[s]["p95_ms"] for s in sizes], marker="o", label=family)
+            recall.plot(sizes, [best[s]["recall@10"] for s in sizes], marker="o", label=family)
+    latency.set(xscale="log", yscale="log", xlabel="passages", ylabel="p95 search ms",
+                title="Search p95 at recall@10 >= 0.95")
+    recall.set(xscale="log", xlabel="passages", ylabel="recall@10 vs exact", title="Recall of that setting")
+    for axes in (latency, recall):
+        axes.grid(True, alpha=0.3)
+        axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    args = parser.parse_args()
+    faiss.omp_set_num_threads(1)  # one question = one core, as in the app; the other core serves another
+    texts, sentence_vectors, topics = sentence_pool()
+    query_texts = questions()[-QUERIES:]  # the XQuAD questions: their topics are in the pool
+    queries = cached_vectors("queries", query_texts, query=True)
+    print(f"{len(texts)} sentences from {topics.max() + 1} passages; {len(queries)} questions", flush=True)
+    all_texts, all_vectors = synthetic(max(args.sizes), texts, sentence_vectors, topics)
+    types, whole = [], []
+    for size in sorted(args.sizes):
+        vectors = all_vectors[:size]
+        exact_index = faiss.IndexFlatIP(vectors.shape[1])
+        exact_index.add(vectors)
+        exact = exact_index.search(queries, 10)[1]
+        del exact_index
+        types += index_types(vectors, queries, exact)
+        whole.append(whole_search(all_texts[:size], vectors, query_texts, queries, exact))
+        print(whole[-1], flush=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    columns = ["size", "index", "parameter", "build_s", "memory_mb", "median_ms", "p95_ms", "recall@10"]
+    whole_columns = ["size", "vector_index", "build_s", "memory_mb", "median_ms", "p95_ms", "recall@10"]
+    text = (f"FAISS index types, {len(queries)} questions, one thread per search; recall@10 against exact search\n\n"
+            + table(columns, [[r[c] for c in columns] for r in types])
+            + "\n\nThe code's choice in a whole KnowledgeBase (BM25 + vectors + fusion; Retriever.search, "
+              "question vector given)\n\n"
+            + table(whole_columns, [[r[c] for c in whole_columns] for r in whole])
+            + f"\n\nPeak process memory: {peak:.0f} MB")
+    write_result("scale", {"queries": len(queries), "index_types": types, "chosen": whole, "peak_mb": round(peak)},
+                 text)
+    plot(types, PROJECT / "benchmarks" / "results" / "scale.png")
+
+
+if __name__ == "__main__":
+    main()
