@@ -51,7 +51,7 @@ class Settings:
 
     # Vector index: exact search up to this many vectors (chunks and their sentences), IVF above,
     # searching ivf_nprobe of its clusters (benchmarks/scale.py measured the choice).
-    exact_search_max: int = 200_000
+    exact_search_max: int = 100_000
     ivf_nprobe: int = 32
 
     # Index versions kept for rollback.

@@ -24,7 +24,7 @@ class VectorIndex:
         self.index = index
 
     @classmethod
-    def build(cls, vectors: np.ndarray, exact_search_max: int = 200_000, nprobe: int = 32) -> VectorIndex:
+    def build(cls, vectors: np.ndarray, exact_search_max: int = 100_000, nprobe: int = 32) -> VectorIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = vectors.shape[1]
         if len(vectors) <= exact_search_max:

@@ -110,7 +110,7 @@ def candidates(n: int, dim: int) -> list[tuple[str, str, faiss.Index, str, list[
         ("ivf-flat", f"IVF{nlist},Flat", faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist,
                                                            faiss.METRIC_INNER_PRODUCT), "nprobe", [4, 8, 16, 32, 64]),
         ("ivf-pq", f"IVF{nlist},PQ48", faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, 48, 8,
-                                                       faiss.METRIC_INNER_PRODUCT), "nprobe", [8, 32, 64]),
+                                                       faiss.METRIC_INNER_PRODUCT), "nprobe", [8, 32]),
     ]
 
 
