@@ -129,6 +129,29 @@ class KnowledgeBase:
         np.maximum.at(best, np.repeat(np.arange(len(positions)), counts), self.vectors[rows] @ query_vector)
         return best
 
+    def lexical_scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk for ``query``."""
+        return self.lexical.scores(query)
+
+    def nearest_chunks(self, query_vector: np.ndarray, n: int,
+                       allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``n`` chunks whose own vector or one of whose units' vectors is nearest, best first.
+        Restricted to ``allowed`` chunks, the similarities of their rows are computed exactly
+        (an approximate index looks only near the question, maybe not where those chunks are)."""
+        if allowed is None:
+            rows = self.vector_index.search(query_vector, 4 * n)
+        else:
+            candidates = np.nonzero(np.isin(self.row_chunk, allowed))[0]
+            similarities = self.vectors[candidates] @ query_vector
+            order = np.argsort(-similarities, kind="stable")
+            rows = list(zip(candidates[order].tolist(), similarities[order].tolist()))
+        found: dict[int, float] = {}
+        for row, similarity in rows:
+            found.setdefault(int(self.row_chunk[row]), similarity)
+            if len(found) == n:
+                break
+        return list(found.items())
+
     def vectors_by_text(self) -> dict[str, np.ndarray]:
         """Every embedded text (chunks with their title, then units) and its vector."""
         texts = [retrieval_text(c) for c in self.chunks]

@@ -16,13 +16,13 @@ Chunks with the same text (documents that repeat a paragraph) are reported once.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from typing import Protocol
 
 import numpy as np
 
-from .datatypes import Hit
+from .datatypes import Chunk, Hit
 from .embedding import Embedder
-from .indexing import KnowledgeBase
 from .lexical import top_k
 from .questions import STRICT_KINDS, Question, classify, has_answer_type
 from .settings import Settings
@@ -30,8 +30,30 @@ from .settings import Settings
 FUSIONS = ("convex", "rrf", "bm25", "vector")
 
 
+class SearchIndex(Protocol):
+    """What retrieval needs from the indexes: the adapter boundary. ``KnowledgeBase`` implements
+    it in process (bm25s and FAISS); a deployment that outgrows one machine implements these
+    methods over a search engine (e.g. BM25 in OpenSearch, vectors in Qdrant) and keeps the
+    fusion, the answer composer and the UI unchanged (docs/scaling.md)."""
+
+    chunks: Sequence[Chunk]
+
+    def lexical_scores(self, query: str) -> np.ndarray:
+        """BM25 score per chunk position (zero where no term matches)."""
+        ...
+
+    def nearest_chunks(self, query_vector: np.ndarray, n: int,
+                       allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``n`` nearest chunk positions with their similarity, best first."""
+        ...
+
+    def chunk_similarities(self, positions: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
+        """The question's similarity to each of the given chunks."""
+        ...
+
+
 class Retriever:
-    def __init__(self, kb: KnowledgeBase, embedder: Embedder, settings: Settings):
+    def __init__(self, kb: SearchIndex, embedder: Embedder, settings: Settings):
         if settings.fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {settings.fusion!r}; use one of {', '.join(FUSIONS)}")
         self.kb = kb
@@ -53,7 +75,7 @@ class Retriever:
         vector: list[tuple[int, float]] = []
         bm25_scores = None
         if fusion != "vector":
-            bm25_scores = self.kb.lexical.scores(query)
+            bm25_scores = self.kb.lexical_scores(query)
             mask = None
             if allowed is not None:
                 mask = np.zeros(len(self.kb.chunks), dtype=bool)
@@ -62,7 +84,7 @@ class Retriever:
         if fusion != "bm25":
             if query_vector is None:
                 query_vector = self.embedder.embed_queries([query])[0]
-            vector = self._vector_candidates(query_vector, n, allowed)
+            vector = self.kb.nearest_chunks(query_vector, n, allowed)
 
         ranks: dict[int, dict[str, int]] = {}
         for method, results in (("bm25", lexical), ("vector", vector)):
@@ -109,24 +131,6 @@ class Retriever:
             return np.zeros(len(dates))
         order = {d: i / (len(dated) - 1) for i, d in enumerate(dated)}
         return np.array([order.get(d, 0.0) for d in dates])
-
-    def _vector_candidates(self, query_vector: np.ndarray, n: int,
-                           allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        """The ``n`` chunks whose own vector or one of whose units' vectors is nearest, best first.
-        Restricted to ``allowed`` chunks, the similarities of their rows are computed exactly
-        (an approximate index would only look near the question, maybe not where they are)."""
-        if allowed is None:
-            found_rows = self.kb.vector_index.search(query_vector, 4 * n)
-        else:
-            rows = np.nonzero(np.isin(self.kb.row_chunk, allowed))[0]
-            similarities = self.kb.vectors[rows] @ query_vector
-            found_rows = list(zip(rows[np.argsort(-similarities)].tolist(), np.sort(similarities)[::-1].tolist()))
-        found: dict[int, float] = {}
-        for row, similarity in found_rows:
-            found.setdefault(int(self.kb.row_chunk[row]), similarity)
-            if len(found) == n:
-                break
-        return list(found.items())
 
     def _best(self, scores: dict[int, float], ranks: dict[int, dict[str, int]], k: int) -> list[Hit]:
         hits: list[Hit] = []

@@ -60,6 +60,10 @@ class Settings:
     # The web app: bound to localhost unless told otherwise (put a TLS reverse proxy in front).
     host: str = "127.0.0.1"
     port: int = 7860
+    # Questions answered at the same time, and how many may wait beyond those before a visitor is
+    # asked to try again (benchmarks/concurrency.py measured the choice).
+    workers: int = 2
+    queue_size: int = 256
     feedback_file: Path = PROJECT_DIR / "var" / "feedback.jsonl"
     # Admin tab (upload, remove, update, feedback): shown only when a password is set, e.g. via
     # the environment variable ASSISTANT_ADMIN_PASSWORD.

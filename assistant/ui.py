@@ -217,7 +217,7 @@ def chat_tab(assistant: Assistant, current: Callable[[], Assistant], feedback: F
         return [], [], sources_html(None, current().kb)
 
     outputs = [question, turns, chat, sources, documents]
-    question.submit(respond, [question, turns, chat], outputs, api_name="ask", concurrency_limit=4)
+    question.submit(respond, [question, turns, chat], outputs, api_name="ask")
     chat.like(rate, [turns], None, api_name=False)
     new_conversation.click(reset, None, [turns, chat, sources], api_name=False)
     chat.clear(reset, None, [turns, chat, sources], api_name=False)
@@ -234,7 +234,7 @@ def serve(settings: Settings, kb: KnowledgeBase, host: str | None = None, port: 
     version is picked up before the next question after an update."""
     live = LiveAssistant(Assistant(settings, kb))
     app = build_app(live.get(), settings, live.get, live.reload)
-    app.queue(default_concurrency_limit=4)
+    app.queue(default_concurrency_limit=settings.workers, max_size=settings.queue_size)
     app.launch(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS,
                js=JS, footer_links=[], ssr_mode=False, show_error=False, quiet=False)
 

@@ -1,53 +1,19 @@
 """Time questions answered by the running chat app over loopback, as a browser would ask them.
 
 Starts ``python -m assistant serve`` on a free port (the index must exist: ``python -m assistant
-build``), asks each question of the dev sets through the app's API with ``gradio_client``
-(a few warm-up questions first), and prints median and p95 per question.
+build``), asks each question of the initiatives dev set and the unanswerable set through the
+app's API with ``gradio_client`` (a few warm-up questions first), one at a time.
 
-    python benchmarks/app_latency.py [--rounds 3]     # also writes benchmarks/results/app_latency.json
+    python benchmarks/app_latency.py [--rounds 3]     # results/app_latency.json and .md
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import socket
-import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-PROJECT = HERE.parent
-QUESTIONS = [PROJECT.parent / "shared" / "benchmarks" / "initiatives-qa-dev.jsonl", HERE / "unanswerable-dev.jsonl"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_app(port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port)], cwd=PROJECT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env=dict(os.environ, ASSISTANT_FEEDBACK_FILE=os.devnull))
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit("the app did not start within 120 s")
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+from common import free_port, questions, start_app, stop, summary, table, write_result
 
 
 def main() -> None:
@@ -57,29 +23,25 @@ def main() -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from gradio_client import Client
 
-    questions = [json.loads(line)["question"] for path in QUESTIONS
-                 for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    asked = questions(xquad=False)
     port = free_port()
     app = start_app(port)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        for question in questions[:3]:
+        for question in asked[:3]:
             client.predict(question, [], api_name="/ask")
         timings = []
         for _ in range(args.rounds):
-            for question in questions:
+            for question in asked:
                 started = time.perf_counter()
                 client.predict(question, [], api_name="/ask")
                 timings.append(1000 * (time.perf_counter() - started))
     finally:
-        app.terminate()
-        app.wait(timeout=20)
-    result = {"questions": len(timings), "median_ms": round(statistics.median(timings), 1),
-              "p95_ms": round(percentile(timings, 0.95), 1), "max_ms": round(max(timings), 1)}
-    print("| questions | median ms | p95 ms | max ms |\n|---|---|---|---|")
-    print(f"| {result['questions']} | {result['median_ms']} | {result['p95_ms']} | {result['max_ms']} |")
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "app_latency.json").write_text(json.dumps(result, indent=1))
+        stop(app)
+    result = {"questions": len(timings), **summary(timings)}
+    write_result("app_latency", result, "One question at a time through the app over loopback; milliseconds\n\n"
+                 + table(["questions", "median ms", "p95 ms", "max ms"],
+                         [[len(timings), result["median_ms"], result["p95_ms"], result["max_ms"]]]))
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ def instrumented(assistant: Assistant) -> StageClock:
     clock = StageClock()
     clock.wrap(assistant.embedder, "embed_queries", "embed")
     clock.wrap(assistant.kb.lexical, "scores", "bm25")
-    clock.wrap(assistant.retriever, "_vector_candidates", "vector")
+    clock.wrap(assistant.kb, "nearest_chunks", "vector")
     clock.wrap(assistant.retriever, "_convex", "fusion")
     clock.wrap(assistant.retriever, "_best", "fusion")
     clock.wrap(session, "compose_answer", "compose")

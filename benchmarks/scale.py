@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import math
 import os
 import resource
@@ -151,7 +150,6 @@ def index_types(vectors: np.ndarray, queries: np.ndarray, exact: np.ndarray) -> 
                          "build_s": round(build, 1), "memory_mb": round(memory), **summary(timings),
                          "recall@10": round(recall_at_10(found, exact), 3)})
             print(rows[-1], flush=True)
-        del index
     return rows
 
 
