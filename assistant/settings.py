@@ -28,6 +28,9 @@ class Settings:
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_batch_size: int = 16
 
+    # Loading: larger files are skipped with a message, judged by their size before they are read.
+    max_file_mb: float = 50.0
+
     # Chunking, in characters of the original text.
     chunk_size: int = 500
     chunk_overlap: int = 150

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
+import tracemalloc
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -11,6 +15,7 @@ import pytest
 from fpdf import FPDF
 
 from assistant.loading import LoadError, load_corpus, load_file
+from assistant.settings import Settings
 
 GERMAN = "Förderung für Städte, Straße"
 
@@ -23,7 +28,8 @@ def _problems(result):
     return {problem.path: problem.reason for problem in result.problems}
 
 
-def _pdf_bytes(pages: list[str], title: str = "", created: datetime | None = None) -> bytes:
+def _pdf_bytes(pages: list[str | None], title: str = "", created: datetime | None = None, password: str = "") -> bytes:
+    """A real PDF written by fpdf2; a page given as None holds only a drawing (no text layer, like a scan)."""
     pdf = FPDF()
     if title:
         pdf.set_title(title)
@@ -32,7 +38,12 @@ def _pdf_bytes(pages: list[str], title: str = "", created: datetime | None = Non
     pdf.set_font("Helvetica", size=12)
     for text in pages:
         pdf.add_page()
-        pdf.multi_cell(0, 8, text)
+        if text is None:
+            pdf.rect(20, 20, 50, 50)
+        else:
+            pdf.multi_cell(0, 8, text)
+    if password:
+        pdf.set_encryption(owner_password=password, user_password=password)
     return bytes(pdf.output())
 
 
@@ -55,8 +66,9 @@ def test_utf8_text_file(corpus: Path):
     assert document.page_at(5) is None
 
 
-def test_cp1252_text_keeps_umlauts_and_sharp_s(corpus: Path):
-    data = GERMAN.encode("cp1252")
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
+def test_legacy_text_keeps_umlauts_and_sharp_s(corpus: Path, encoding: str):
+    data = GERMAN.encode(encoding)
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")  # the test really exercises the legacy fallback
     (corpus / "alt.txt").write_bytes(data)
@@ -124,6 +136,10 @@ HTML_PAGE = """<!DOCTYPE html>
        wächst weiter.</p>
     <script>document.write("SKRIPT2")</script>
     <!-- KOMMENTAR -->
+    <p onclick="KLICKSKRIPT()" onmouseover="MAUSSKRIPT()">Mehr zur <a href="javascript:LINKSKRIPT()">Initiative</a>.</p>
+    <iframe src="https://tracker.example/" srcdoc="<script>RAHMENSKRIPT</script>">RAHMENTEXT</iframe>
+    <img src="x" onerror="FEHLERSKRIPT()" alt="Bild"><svg onload="SVGSKRIPT()"><script>SVGSKRIPT2</script></svg>
+    <noscript>NOSKRIPT</noscript>
     <p>Julia Heer<br>Leitung Kommunikation<br>julia.heer@ruhrfutur.de</p>
   </main>
   <footer><p>FUSSZEILE Impressum</p></footer>
@@ -132,15 +148,24 @@ HTML_PAGE = """<!DOCTYPE html>
 """
 
 
-def test_html_main_text_without_navigation_scripts_or_styles(corpus: Path):
+def test_html_main_text_without_navigation_scripts_styles_iframes_or_handlers(corpus: Path):
     (corpus / "seite.html").write_text(HTML_PAGE, encoding="utf-8")
     [document] = load_file(corpus / "seite.html", corpus)
     text = document.text
     assert "Die Städte Bottrop, Duisburg und Hagen sind neue Partner der Initiative." in text
     assert "RuhrFutur wächst weiter." in text  # a source line break inside <p> is a space
+    assert "Mehr zur Initiative." in text  # the text of an element with event handlers stays, the handlers go
     for unwanted in ("NAVLINK", "SKRIPTTEXT", "SKRIPT2", "STILREGEL", "color", "KOPFZEILE", "FUSSZEILE",
-                     "KOMMENTAR", "<", ">"):
+                     "KOMMENTAR", "KLICK", "MAUS", "LINKSKRIPT", "javascript", "RAHMEN", "tracker", "FEHLER",
+                     "SVGSKRIPT", "NOSKRIPT", "onclick", "onerror", "onload", "<", ">"):
         assert unwanted not in text, unwanted
+
+
+def test_deeply_nested_html_is_read_without_overflowing_the_stack(corpus: Path):
+    html = "<main>" + "<div><span>" * 2_000 + "Tief verschachtelter Text." + "</span></div>" * 2_000 + "</main>"
+    (corpus / "tief.html").write_text(html, encoding="utf-8")
+    [document] = load_file(corpus / "tief.html", corpus)
+    assert document.text == "Tief verschachtelter Text."
 
 
 def test_html_title_and_published_date(corpus: Path):
@@ -256,15 +281,6 @@ def test_jsonl_records_become_documents(corpus: Path):
     assert documents["doc-1"].sha256 != documents["doc-2"].sha256
 
 
-def test_jsonl_with_a_broken_line_is_a_problem(corpus: Path):
-    (corpus / "kaputt.jsonl").write_text('{"_id": "a", "text": "gut"}\n{"title": "ohne id"}\n', encoding="utf-8")
-    (corpus / "gut.txt").write_text("Weiterer Text.", encoding="utf-8")
-    result = load_corpus(corpus)
-    assert set(_by_id(result)) == {"gut.txt"}
-    reason = _problems(result)["kaputt.jsonl"]
-    assert "line 2" in reason
-
-
 # --- metadata ---------------------------------------------------------------------------------
 
 
@@ -293,12 +309,43 @@ def test_sidecar_overrides_html_title_and_date(corpus: Path):
     assert document.meta.date == "2023-04-20"
 
 
-def test_invalid_sidecar_is_ignored(corpus: Path):
+@pytest.mark.parametrize("content, linked", [
+    (b"{kein json", False),
+    (b"[1, 2]", False),  # JSON, but not an object
+    (b"[" * 100_000, False),  # nested deeper than Python's JSON parser recurses
+    (b"\xff\xfe{}", False),  # not UTF-8
+    (b'{"title": "GEHEIMNIS von draussen"}', True),  # a link to a file outside the corpus
+], ids=["not-json", "not-an-object", "too-deep", "not-utf8", "link-outside"])
+def test_bad_sidecar_is_ignored_and_the_document_loads(tmp_path: Path, corpus: Path, content: bytes, linked: bool):
     (corpus / "a.txt").write_text("Überschrift\nText.", encoding="utf-8")
-    (corpus / "a.txt.meta.json").write_text("{kein json", encoding="utf-8")
+    sidecar = corpus / "a.txt.meta.json"
+    if linked:
+        (tmp_path / "fremd.json").write_bytes(content)
+        sidecar.symlink_to(tmp_path / "fremd.json")
+    else:
+        sidecar.write_bytes(content)
     result = load_corpus(corpus)
-    assert [d.id for d in result.documents] == ["a.txt"]
-    assert result.documents[0].meta.title == "Überschrift"
+    assert result.problems == []
+    [document] = result.documents
+    assert document.meta.title == "Überschrift"  # the first line, not the sidecar's
+    assert document.sha256 == hashlib.sha256("Überschrift\nText.".encode()).hexdigest()
+
+
+def test_unpaired_surrogates_from_json_escapes_become_replacement_characters(corpus: Path):
+    # \ud800 and \udc00 are valid JSON escapes but no characters: UTF-8 cannot encode them, and the index
+    # (written as UTF-8) could not be saved.
+    (corpus / "export.jsonl").write_text('{"_id": "x\\ud800", "title": "T\\udc00", "text": "Ein \\ud800 Zeichen."}',
+                                         encoding="utf-8")
+    (corpus / "pm.txt").write_text("Pressemitteilung.", encoding="utf-8")
+    (corpus / "pm.txt.meta.json").write_text('{"title": "Titel \\ud800", "publisher": "\\udfff"}', encoding="utf-8")
+    result = load_corpus(corpus)
+    assert result.problems == []
+    documents = _by_id(result)
+    assert set(documents) == {"x\ufffd", "pm.txt"}
+    assert documents["x\ufffd"].text == "Ein \ufffd Zeichen." and documents["x\ufffd"].meta.title == "T\ufffd"
+    assert (documents["pm.txt"].meta.title, documents["pm.txt"].meta.publisher) == ("Titel \ufffd", "\ufffd")
+    for document in documents.values():
+        json.dumps([document.id, document.text, document.meta.to_dict()], ensure_ascii=False).encode("utf-8")
 
 
 def test_dateline_without_sidecar(corpus: Path):
@@ -323,32 +370,86 @@ def test_datelines(corpus: Path, line: str, date: str):
 # --- bad input ------------------------------------------------------------------------------
 
 
-def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path: Path, corpus: Path):
-    good = "Die Bildungsinitiative RuhrFutur bündelt Kräfte."
-    (corpus / "gut.txt").write_text(good, encoding="utf-8")
-    (corpus / "leer.txt").write_bytes(b"")
-    (corpus / "nur-leerzeichen.md").write_bytes(b" \n\t\n")
-    (corpus / "muell.pdf").write_bytes(bytes((i * 37 + 11) % 256 for i in range(4000)))
+def _write_hostile_files(corpus: Path, outside: Path) -> dict[str, str]:
+    """Every kind of bad file, written into ``corpus`` by the real tools; name -> a word its reason must name."""
     real_pdf = _pdf_bytes([PAGE_ONE, PAGE_TWO], title="Halb")
-    (corpus / "halb.pdf").write_bytes(real_pdf[: len(real_pdf) // 2])
-    (corpus / "daten.xyz").write_text("irgendwas", encoding="utf-8")
-    outside = tmp_path / "geheim.txt"
+    assert b"/FlateDecode" in real_pdf
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:  # 2 MB of XML in a few kB
+        archive.writestr("word/document.xml", b"<w:document>" + b" " * (2 * 1024 * 1024) + b"</w:document>")
+    files = {
+        "leer.txt": (b"", "empty"),
+        "nur-leerzeichen.md": (b" \n\t\n", "empty"),
+        "leer\nzeile.txt": (b"", "empty"),  # a line break in the name
+        "muell.pdf": (bytes((i * 37 + 11) % 256 for i in range(4000)), "PDF"),
+        "halb.pdf": (real_pdf[: len(real_pdf) // 2], "PDF"),
+        "defekt.pdf": (real_pdf.replace(b"/FlateDecode", b"/FlateDecodX"), "PDF"),
+        "verschluesselt.pdf": (_pdf_bytes([PAGE_ONE], password="geheim"), "encrypted"),
+        "scan.pdf": (_pdf_bytes([None]), "no text layer"),
+        "bombe.docx": (bomb.getvalue(), "zip bomb"),
+        "kaputt-utf16.txt": (b"\xff\xfeA\x00B", "UTF-16"),  # BOM, then an odd number of bytes
+        "binaer.txt": (bytes(range(256)) * 8, "binary"),
+        "kaputt.jsonl": (b'{"_id": "a", "text": "gut"}\n{"title": "ohne id"}\n', "line 2"),
+        "tief.jsonl": (b"[" * 100_000, "line 1"),
+        "daten.xyz": (b"irgendwas", ".xyz"),
+        os.fsdecode(b"B\xfcro-alt.txt"): ("Bürotext.".encode(), "UTF-8"),  # a name in latin-1, not UTF-8
+    }
+    for name, (data, _) in files.items():
+        (corpus / name).write_bytes(data)
+    with (corpus / "gross.txt").open("wb") as handle:  # 200 MB, sparse: written in no time, never read
+        handle.truncate(200 * 1024 * 1024)
+    os.mkfifo(corpus / "rohr.txt")  # reading a pipe would wait for a writer forever
     outside.write_text("GEHEIMNIS außerhalb des Korpus", encoding="utf-8")
     (corpus / "link.txt").symlink_to(outside)
+    (corpus / "verwaist.txt").symlink_to(corpus / "gibt-es-nicht.txt")
+    (corpus / "schleife-a.txt").symlink_to(corpus / "schleife-b.txt")
+    (corpus / "schleife-b.txt").symlink_to(corpus / "schleife-a.txt")
+    return {**{name: word for name, (_, word) in files.items()}, "gross.txt": "200.0 MB", "rohr.txt": "regular file",
+            "link.txt": "outside", "verwaist.txt": "cannot read", "schleife-a.txt": "link", "schleife-b.txt": "link"}
 
+
+def test_every_bad_file_is_one_problem_naming_it_and_the_good_file_loads(tmp_path: Path, corpus: Path):
+    good = "Die Bildungsinitiative RuhrFutur bündelt Kräfte."
+    (corpus / "gut.txt").write_text(good, encoding="utf-8")
+    expected = _write_hostile_files(corpus, tmp_path / "geheim.txt")
+
+    tracemalloc.start()
+    try:
+        result = load_corpus(corpus)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert [(d.id, d.text) for d in result.documents] == [("gut.txt", good)]
+    assert sorted(problem.path for problem in result.problems) == sorted(expected)  # exactly one each
+    for problem in result.problems:
+        assert expected[problem.path] in problem.reason, problem
+        assert "\n" not in str(problem) and str(problem).encode("utf-8")  # one printable line
+    problems = {problem.path: str(problem) for problem in result.problems}
+    assert problems["gross.txt"] == ("gross.txt: file is 200.0 MB, more than the 50 MB allowed (setting max_file_mb); "
+                                     "not read")
+    assert problems["leer\nzeile.txt"].startswith("leer\\nzeile.txt: ")
+    assert peak < 20 * 1024 * 1024  # the 200 MB file was never read into memory
+
+
+def test_file_size_limit_is_a_setting(corpus: Path):
+    (corpus / "a.txt").write_text("Ein Satz über Bildung. " * 100, encoding="utf-8")  # 2.3 kB
+    assert Settings.load(environ={"ASSISTANT_MAX_FILE_MB": "0.002"}).max_file_mb == 0.002
+    with pytest.raises(LoadError, match=r"0\.0 MB, more than the 0\.002 MB allowed"):
+        load_file(corpus / "a.txt", corpus, max_file_mb=0.002)
+    assert [d.id for d in load_corpus(corpus, max_file_mb=0.003).documents] == ["a.txt"]
+
+
+@pytest.mark.parametrize("name", ["a..b.txt", "Pressemitteilung Mai 2024.txt", "Bürgerbüro.txt", "zeile\numbruch.txt",
+                                  "Unter Ordner/Straße ..txt"])
+def test_unusual_file_names_load_with_their_name_as_origin(tmp_path: Path, corpus: Path, name: str):
+    (tmp_path / "geheim.txt").write_text("GEHEIMNIS", encoding="utf-8")  # next to the corpus, as ../geheim.txt
+    (corpus / name).parent.mkdir(exist_ok=True)
+    (corpus / name).write_text("Ein Text mit Inhalt.", encoding="utf-8")
     result = load_corpus(corpus)
-    assert [d.id for d in result.documents] == ["gut.txt"]
-    assert result.documents[0].text == good
-    problems = _problems(result)
-    assert set(problems) == {"leer.txt", "nur-leerzeichen.md", "muell.pdf", "halb.pdf", "daten.xyz", "link.txt"}
-    assert "empty" in problems["leer.txt"]
-    assert "empty" in problems["nur-leerzeichen.md"]
-    assert "PDF" in problems["muell.pdf"]
-    assert "PDF" in problems["halb.pdf"]
-    assert ".xyz" in problems["daten.xyz"]
-    assert "outside" in problems["link.txt"]
-    assert all(str(problem).startswith(problem.path + ": ") for problem in result.problems)
-    assert not any("GEHEIMNIS" in d.text for d in result.documents)
+    assert result.problems == []
+    [document] = result.documents
+    assert (document.id, document.meta.origin, document.text) == (name, name, "Ein Text mit Inhalt.")
 
 
 def test_symlinked_folder_outside_the_corpus_is_not_read(tmp_path: Path, corpus: Path):
@@ -368,28 +469,6 @@ def test_symlink_outside_is_refused_by_load_file(tmp_path: Path, corpus: Path):
     (corpus / "link.txt").symlink_to(outside)
     with pytest.raises(LoadError, match="outside"):
         load_file(corpus / "link.txt", corpus)
-
-
-def test_pdf_with_damaged_stream_filter_is_a_problem(corpus: Path):
-    data = _pdf_bytes([PAGE_ONE, PAGE_TWO])
-    assert b"/FlateDecode" in data
-    (corpus / "defekt.pdf").write_bytes(data.replace(b"/FlateDecode", b"/FlateDecodX"))
-    (corpus / "gut.txt").write_text("Noch ein Text.", encoding="utf-8")
-    result = load_corpus(corpus)
-    assert [d.id for d in result.documents] == ["gut.txt"]
-    assert "PDF" in _problems(result)["defekt.pdf"]
-
-
-def test_unreadable_text_files_are_problems_not_crashes(corpus: Path):
-    (corpus / "gut.txt").write_text("Lesbarer Text.", encoding="utf-8")
-    (corpus / "kaputt-utf16.txt").write_bytes(b"\xff\xfeA\x00B")  # BOM, then an odd number of bytes
-    (corpus / "binaer.txt").write_bytes(bytes(range(256)) * 8)
-    (corpus / "verwaist.txt").symlink_to(corpus / "gibt-es-nicht.txt")  # a broken link inside the corpus
-    result = load_corpus(corpus)
-    assert [d.id for d in result.documents] == ["gut.txt"]
-    problems = _problems(result)
-    assert set(problems) == {"kaputt-utf16.txt", "binaer.txt", "verwaist.txt"}
-    assert all(reason.strip() for reason in problems.values())
 
 
 def test_missing_corpus_folder(tmp_path: Path):
