@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import zipfile
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from fpdf import FPDF
 
 from assistant import indexing
 from assistant.embedding import load_embedder
@@ -48,6 +53,44 @@ def small_corpus(tmp_path) -> Path:
         shutil.copy(SEED_CORPUS / name, folder / name)
         shutil.copy(SEED_CORPUS / f"{name}.meta.json", folder / f"{name}.meta.json")
     return folder
+
+
+def pdf_bytes(pages: Sequence[str | None] = ("Pressemitteilung: Neues Programm für Schulen.",), title: str = "",
+              created: datetime | None = None, password: str = "") -> bytes:
+    """A real PDF written by fpdf2, a page per entry; a page given as None holds only a drawing (no
+    text layer, like a scan)."""
+    pdf = FPDF()
+    if title:
+        pdf.set_title(title)
+    if created is not None:
+        pdf.set_creation_date(created)
+    pdf.set_font("Helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        if text is None:
+            pdf.rect(20, 20, 50, 50)
+        else:
+            pdf.multi_cell(0, 8, text)
+    if password:
+        pdf.set_encryption(owner_password=password, user_password=password)
+    return bytes(pdf.output())
+
+
+def docx_bytes(paragraphs: list[str], title: str = "", parts: dict[str, bytes] | None = None) -> bytes:
+    """A Word document (text and core properties); ``parts`` replace or add archive members, e.g. a
+    zip bomb."""
+    body = "".join(f"<w:p><w:r><w:t>{p}</w:t></w:r></w:p>" for p in paragraphs)
+    document = ('<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                f'wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>')
+    core = ('<?xml version="1.0"?><cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
+            'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms='
+            f'"http://purl.org/dc/terms/"><dc:title>{title}</dc:title><dcterms:created>2024-05-03T09:00:00Z'
+            '</dcterms:created></cp:coreProperties>')
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in {"word/document.xml": document, "docProps/core.xml": core, **(parts or {})}.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
 
 
 def run_cli(*args: str, input: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

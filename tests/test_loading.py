@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import tracemalloc
-import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from fpdf import FPDF
 
 from assistant.loading import LoadError, load_corpus, load_file
 from assistant.settings import Settings
+from conftest import docx_bytes, pdf_bytes
 
 GERMAN = "Förderung für Städte, Straße"
 
@@ -26,25 +24,6 @@ def _by_id(result):
 
 def _problems(result):
     return {problem.path: problem.reason for problem in result.problems}
-
-
-def _pdf_bytes(pages: list[str | None], title: str = "", created: datetime | None = None, password: str = "") -> bytes:
-    """A real PDF written by fpdf2; a page given as None holds only a drawing (no text layer, like a scan)."""
-    pdf = FPDF()
-    if title:
-        pdf.set_title(title)
-    if created is not None:
-        pdf.set_creation_date(created)
-    pdf.set_font("Helvetica", size=12)
-    for text in pages:
-        pdf.add_page()
-        if text is None:
-            pdf.rect(20, 20, 50, 50)
-        else:
-            pdf.multi_cell(0, 8, text)
-    if password:
-        pdf.set_encryption(owner_password=password, user_password=password)
-    return bytes(pdf.output())
 
 
 @pytest.fixture()
@@ -223,7 +202,7 @@ PAGE_TWO = "Zweite Seite: Kontakt zur Geschäftsstelle in Essen. Fragen beantwor
 
 def test_pdf_two_pages_offsets_and_title(corpus: Path):
     created = datetime(2023, 4, 21, 10, 0, tzinfo=timezone.utc)
-    (corpus / "bericht.pdf").write_bytes(_pdf_bytes([PAGE_ONE, PAGE_TWO], title="Bildungsbericht Ruhr 2023",
+    (corpus / "bericht.pdf").write_bytes(pdf_bytes([PAGE_ONE, PAGE_TWO], title="Bildungsbericht Ruhr 2023",
                                                     created=created))
     result = load_corpus(corpus)
     assert result.problems == []
@@ -248,14 +227,14 @@ def test_pdf_two_pages_offsets_and_title(corpus: Path):
 
 
 def test_pdf_without_title_uses_first_line(corpus: Path):
-    (corpus / "ohne.pdf").write_bytes(_pdf_bytes(["Kurzbericht Bildung", "Mehr Text auf Seite zwei."]))
+    (corpus / "ohne.pdf").write_bytes(pdf_bytes(["Kurzbericht Bildung", "Mehr Text auf Seite zwei."]))
     [document] = load_file(corpus / "ohne.pdf", corpus)
     assert document.meta.title == "Kurzbericht Bildung"
     assert len(document.pages) == 2
 
 
 def test_pdf_sidecar_wins_over_pdf_title(corpus: Path):
-    (corpus / "b.pdf").write_bytes(_pdf_bytes([PAGE_ONE], title="Titel aus dem PDF"))
+    (corpus / "b.pdf").write_bytes(pdf_bytes([PAGE_ONE], title="Titel aus dem PDF"))
     (corpus / "b.pdf.meta.json").write_text(json.dumps({"title": "Titel der Redaktion"}), encoding="utf-8")
     [document] = load_file(corpus / "b.pdf", corpus)
     assert document.meta.title == "Titel der Redaktion"
@@ -372,11 +351,11 @@ def test_datelines(corpus: Path, line: str, date: str):
 
 def _write_hostile_files(corpus: Path, outside: Path) -> dict[str, str]:
     """Every kind of bad file, written into ``corpus`` by the real tools; name -> a word its reason must name."""
-    real_pdf = _pdf_bytes([PAGE_ONE, PAGE_TWO], title="Halb")
+    real_pdf = pdf_bytes([PAGE_ONE, PAGE_TWO], title="Halb")
     assert b"/FlateDecode" in real_pdf
-    bomb = io.BytesIO()
-    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:  # 2 MB of XML in a few kB
-        archive.writestr("word/document.xml", b"<w:document>" + b" " * (2 * 1024 * 1024) + b"</w:document>")
+    bomb = b"<a>" + b" " * (2 * 1024 * 1024) + b"</a>"  # 2 MB of XML, a few kB packed
+    future_docx = bytearray(docx_bytes(["Text"]))  # "version needed to extract: 9.9": NotImplementedError in zipfile
+    future_docx[future_docx.index(b"PK\x01\x02") + 6] = 99
     files = {
         "leer.txt": (b"", "empty"),
         "nur-leerzeichen.md": (b" \n\t\n", "empty"),
@@ -384,9 +363,11 @@ def _write_hostile_files(corpus: Path, outside: Path) -> dict[str, str]:
         "muell.pdf": (bytes((i * 37 + 11) % 256 for i in range(4000)), "PDF"),
         "halb.pdf": (real_pdf[: len(real_pdf) // 2], "PDF"),
         "defekt.pdf": (real_pdf.replace(b"/FlateDecode", b"/FlateDecodX"), "PDF"),
-        "verschluesselt.pdf": (_pdf_bytes([PAGE_ONE], password="geheim"), "encrypted"),
-        "scan.pdf": (_pdf_bytes([None]), "no text layer"),
-        "bombe.docx": (bomb.getvalue(), "zip bomb"),
+        "verschluesselt.pdf": (pdf_bytes([PAGE_ONE], password="geheim"), "encrypted"),
+        "scan.pdf": (pdf_bytes([None]), "no text layer"),
+        "bombe.docx": (docx_bytes([], parts={"word/document.xml": bomb}), "zip bomb"),
+        "bombe-kern.docx": (docx_bytes(["Text"], parts={"docProps/core.xml": bomb}), "zip bomb"),  # in the metadata
+        "kaputt.docx": (bytes(future_docx), "DOCX"),
         "kaputt-utf16.txt": (b"\xff\xfeA\x00B", "UTF-16"),  # BOM, then an odd number of bytes
         "binaer.txt": (bytes(range(256)) * 8, "binary"),
         "kaputt.jsonl": (b'{"_id": "a", "text": "gut"}\n{"title": "ohne id"}\n', "line 2"),
