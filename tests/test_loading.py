@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tracemalloc
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
+from random import Random
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from assistant.loading import LoadError, load_corpus, load_file
+from assistant.loading import SUPPORTED_SUFFIXES, LoadError, decode_text, load_corpus, load_file, read_html
 from assistant.settings import Settings
 from conftest import docx_bytes, pdf_bytes
 
@@ -525,3 +530,71 @@ def test_real_corpus_loads_without_problems():
     sidecar = corpus_dir / (press.id + ".meta.json")
     assert press.sha256 == hashlib.sha256((corpus_dir / press.id).read_bytes() + sidecar.read_bytes()).hexdigest()
     assert "\r" not in press.text
+
+
+# --- fuzzing ------------------------------------------------------------------------------------
+
+FUZZ_SEEDS = {  # real files, damaged at random below
+    ".pdf": pdf_bytes([PAGE_ONE, PAGE_TWO], title="Bericht", created=datetime(2023, 4, 21, tzinfo=timezone.utc)),
+    ".html": HTML_PAGE.encode("utf-8"),
+    ".docx": docx_bytes(["Erster Absatz über Bildung.", "Zweiter Absatz."], title="Meldung"),
+    ".txt": (GERMAN + "\r\nZweite Zeile").encode("utf-16"),
+    ".jsonl": json.dumps({"_id": "a", "title": "Titel", "text": GERMAN}, ensure_ascii=False).encode() + b"\n",
+}
+HTML_PIECES = ["<html>", "<head>", "<title>", "</title>", "<body>", "<main>", "</main>", "<article>", "<div>",
+               "</div>", "<p>", "</p>", "<pre>", "</pre>", "<br>", "<ul><li>", "<table><tr><td>", "<script>",
+               "</script>", "<style>", "<iframe>", "</iframe>", "<!--", "-->", "<h1>", "</h1>", "&amp;", "&#0;",
+               "&#xD800;", "&nbsp;", "<meta name='date' content='2023-04-21'>", "<time datetime='x'>", "<svg>",
+               "<template>", "<p onclick='alert(1)'>", "\n", " ", "\t", "\r\n"]
+
+
+def _damage(data: bytes, random: Random) -> bytes:
+    """``data`` with one to six bytes flipped, runs inserted or deleted, or the end cut off."""
+    result = bytearray(data)
+    for _ in range(random.randint(1, 6)):
+        at = random.randrange(len(result) or 1)
+        kind = random.choice(["flip", "flip", "insert", "delete", "cut"])
+        if kind == "flip" and result:
+            result[at] ^= random.randrange(1, 256)
+        elif kind == "insert":
+            result[at:at] = random.randbytes(random.randint(1, 8))
+        elif kind == "delete":
+            del result[at:at + random.randint(1, 64)]
+        elif kind == "cut":
+            del result[at:]
+    return bytes(result)
+
+
+DAMAGED_FILES = st.sampled_from(sorted(FUZZ_SEEDS)).flatmap(lambda suffix: st.tuples(
+    st.just(suffix), st.randoms(use_true_random=False).map(partial(_damage, FUZZ_SEEDS[suffix]))))
+ARBITRARY_FILES = st.tuples(st.sampled_from(sorted(SUPPORTED_SUFFIXES)), st.binary(max_size=2000))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(file=st.one_of(DAMAGED_FILES, ARBITRARY_FILES))
+def test_damaged_or_arbitrary_files_load_or_raise_load_error(corpus: Path, file: tuple[str, bytes]):
+    suffix, data = file
+    path = corpus / f"datei{suffix}"
+    path.write_bytes(data)
+    try:
+        documents = load_file(path, corpus)
+    except LoadError as error:  # anything else escaping fails the test
+        assert str(error).strip()
+        return
+    for document in documents:
+        assert document.text.strip()
+        assert list(document.pages) == sorted(document.pages) and all(p <= len(document.text) for p in document.pages)
+        json.dumps([document.id, document.text, document.meta.to_dict()], ensure_ascii=False).encode("utf-8")
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(max_size=2000) | st.text(max_size=200).map(lambda t: t.encode("utf-16")),
+       html=st.lists(st.sampled_from(HTML_PIECES) | st.text(max_size=12), max_size=60).map("".join))
+def test_any_bytes_decode_or_raise_load_error_and_any_html_reads_to_clean_lines(data: bytes, html: str):
+    with contextlib.suppress(LoadError):
+        decode_text(data).encode("utf-8")  # text that can be saved, or a LoadError
+    text, meta = read_html(html)
+    assert text == text.strip() and "\n\n\n" not in text
+    assert all(line == " ".join(line.split()) for line in text.split("\n"))
+    assert meta.title == " ".join(meta.title.split())
+    (text + meta.title + meta.date).encode("utf-8")
