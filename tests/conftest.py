@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 from fpdf import FPDF
 
 from assistant import indexing
+from assistant.datatypes import Answer
 from assistant.embedding import load_embedder
 from assistant.loading import load_corpus
 from assistant.settings import PROJECT_DIR, Settings
@@ -91,6 +93,31 @@ def docx_bytes(paragraphs: list[str], title: str = "", parts: dict[str, bytes] |
         for name, data in {"word/document.xml": document, "docProps/core.xml": core, **(parts or {})}.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def check_citations(answer: Answer, kb: indexing.KnowledgeBase) -> None:
+    """Every [n] in the text has a citation, numbered 1..k in order; every cited or related passage is
+    a chunk of ``kb``; highlights are whole units of their passage, and the answer quotes them."""
+    used = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
+    numbers = [c.n for c in answer.citations]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert set(used) == set(numbers)
+    assert list(dict.fromkeys(used)) == sorted(set(used))  # numbered in order of first use
+    chunks = {chunk.id: chunk for chunk in kb.chunks}
+    for citation in (*answer.citations, *answer.related):
+        assert chunks.get(citation.chunk.id) == citation.chunk
+    for citation in answer.citations:
+        chunk = citation.chunk
+        assert chunk.text.strip()
+        for start, end in citation.highlights:
+            assert 0 <= start < end <= len(chunk.text)
+            assert (chunk.start + start, chunk.start + end) in chunk.units
+            assert flat(chunk.text[start:end]) in flat(answer.text)  # the answer quotes the highlighted text
+
+
+def flat(text: str) -> str:
+    """Words only: the answer joins a unit's lines with spaces or " – "."""
+    return " ".join(text.replace("–", " ").split())
 
 
 def run_cli(*args: str, input: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
