@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load_documents(settings: Settings):
     """The corpus documents; each unreadable file is reported on standard error."""
-    result = load_corpus(settings.corpus_dir)
+    result = load_corpus(settings.corpus_dir, settings.max_file_mb)
     for problem in result.problems:
         print(f"warning: skipped {problem}", file=sys.stderr)
     return result.documents

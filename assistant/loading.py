@@ -9,14 +9,18 @@ staff write (title, publisher, date, kind, origin); the sidecar wins.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
 import re
+import stat
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from .datatypes import Document, DocumentMeta
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,10 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | JSONL_SUFFIX
 DOCX_MAX_XML_BYTES = 50 * 1024 * 1024  # unpacked document.xml; more is a zip bomb, not a press release
 META_SUFFIX = ".meta.json"
 IGNORED_NAMES = {"README.md", "LICENSE"}
+MB = 1024 * 1024
+# Python keeps undecodable bytes of file names, and \ud800 escapes in JSON, as unpaired surrogates;
+# they cannot be written as UTF-8, so one of them would stop the index from being saved.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class LoadError(Exception):
@@ -41,7 +49,13 @@ class LoadProblem:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
+        return printable(f"{self.path}: {self.reason}")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters and undecodable bytes written as escapes (``\\n``,
+    ``\\udcfc``), so a file name with a line break cannot forge a line of a log or report."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 @dataclass(frozen=True)
@@ -51,7 +65,8 @@ class LoadResult:
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
-    """Files under ``corpus_dir`` that may hold documents, sorted, skipping hidden files and sidecars."""
+    """Files under ``corpus_dir`` that may hold documents, sorted, skipping hidden files and sidecars;
+    links and special files (a pipe, a socket) are listed too, so that loading reports them."""
     files = []
     for path in sorted(corpus_dir.rglob("*")):
         relative = path.relative_to(corpus_dir)
@@ -59,13 +74,14 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
             continue
         if path.name.endswith(META_SUFFIX) or path.name in IGNORED_NAMES:
             continue
-        if path.is_file() or path.is_symlink():
+        if path.is_symlink() or not path.is_dir():
             files.append(path)
     return files
 
 
-def load_corpus(corpus_dir: Path) -> LoadResult:
-    """Load every document under ``corpus_dir``; unreadable files are reported, not fatal."""
+def load_corpus(corpus_dir: Path, max_file_mb: float = Settings.max_file_mb) -> LoadResult:
+    """Load every document under ``corpus_dir``; unreadable files (and files larger than
+    ``max_file_mb``) are reported, not fatal."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise LoadError(f"{corpus_dir}: corpus folder not found")
@@ -75,10 +91,10 @@ def load_corpus(corpus_dir: Path) -> LoadResult:
     for path in corpus_files(corpus_dir):
         name = path.relative_to(corpus_dir).as_posix()
         try:
-            loaded = load_file(path, corpus_dir)
+            loaded = load_file(path, corpus_dir, max_file_mb)
         except LoadError as error:
             problems.append(LoadProblem(name, str(error)))
-            log.warning("skipped %s: %s", name, error)
+            log.warning("skipped %s", problems[-1])
             continue
         for document in loaded:
             if document.id in seen:
@@ -89,26 +105,22 @@ def load_corpus(corpus_dir: Path) -> LoadResult:
     return LoadResult(documents, problems)
 
 
-def load_file(path: Path, corpus_dir: Path) -> list[Document]:
+def load_file(path: Path, corpus_dir: Path, max_file_mb: float = Settings.max_file_mb) -> list[Document]:
     """The documents in one file (several for JSON lines); raises LoadError with the reason."""
     corpus_dir = corpus_dir.resolve()
-    resolved = path.resolve()
-    if not resolved.is_relative_to(corpus_dir):
-        raise LoadError("points outside the corpus folder; not read")
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(f"unsupported file type {suffix or '(none)'}; supported: "
                         + ", ".join(sorted(SUPPORTED_SUFFIXES)))
-    try:
-        data = resolved.read_bytes()
-    except OSError as error:  # a broken link, a file without read permission, a folder named *.txt
-        raise LoadError(f"cannot read file ({error.strerror or error})") from None
-    if not data.strip():
-        raise LoadError("file is empty")
     # corpus_dir is resolved above, so compare it with the file's resolved folder (but not the resolved
     # file: a link keeps its own name), or a relative or linked corpus path gives ids without subfolders.
     location = path.absolute().parent.resolve() / path.name
     doc_id = location.relative_to(corpus_dir).as_posix() if location.is_relative_to(corpus_dir) else path.name
+    if LONE_SURROGATE.search(doc_id):
+        raise LoadError("file name is not valid UTF-8 (saved in an old encoding?); rename the file")
+    data = read_inside(path, corpus_dir, max_file_mb)
+    if not data.strip():
+        raise LoadError("file is empty")
     if suffix in JSONL_SUFFIXES:
         return read_jsonl(data, origin=doc_id)
 
@@ -128,12 +140,41 @@ def load_file(path: Path, corpus_dir: Path) -> list[Document]:
         pages = ()
     if not text.strip():
         raise LoadError("no text found in file")
-    meta = merge_meta(found, read_sidecar(path), origin=doc_id, text=text)
+    values, sidecar = read_sidecar(path, corpus_dir, max_file_mb)
+    meta = merge_meta(found, values, origin=doc_id, text=text)
     digest = hashlib.sha256(data)
-    sidecar = path.with_name(path.name + META_SUFFIX)
-    if sidecar.is_file():  # edited metadata is a change of the document too
-        digest.update(sidecar.read_bytes())
-    return [Document(doc_id, text, meta, pages, digest.hexdigest())]
+    digest.update(sidecar)  # edited metadata is a change of the document too
+    return [valid_unicode(Document(doc_id, text, meta, pages, digest.hexdigest()))]
+
+
+def read_inside(path: Path, corpus_dir: Path, max_file_mb: float) -> bytes:
+    """The bytes of ``path``. Refused with a LoadError: a link to somewhere outside the (resolved)
+    ``corpus_dir``, anything but a regular file (a pipe or device would block or never end), and a
+    file larger than ``max_file_mb``, judged by its size before anything is read."""
+    try:
+        resolved = path.resolve()
+    except RuntimeError:  # a link loop (Python 3.12 and older; newer ones fail in stat below)
+        raise LoadError("link that cannot be followed (a loop); not read") from None
+    if not resolved.is_relative_to(corpus_dir):
+        raise LoadError("points outside the corpus folder; not read")
+    try:
+        info = resolved.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise LoadError("not a regular file (a folder, pipe or device); not read")
+        if info.st_size > max_file_mb * MB:
+            raise LoadError(f"file is {info.st_size / MB:.1f} MB, more than the {max_file_mb:g} MB allowed "
+                            "(setting max_file_mb); not read")
+        return resolved.read_bytes()
+    except OSError as error:  # a broken link, a file without read permission
+        raise LoadError(f"cannot read file ({error.strerror or error})") from None
+
+
+def valid_unicode(document: Document) -> Document:
+    """``document`` with unpaired surrogates (from ``\\ud800`` escapes in JSON or a damaged PDF font
+    map) replaced by U+FFFD, one character for one, so offsets and page starts stay right."""
+    fix = partial(LONE_SURROGATE.sub, "\ufffd")
+    meta = DocumentMeta(**{key: fix(value) for key, value in document.meta.to_dict().items()})
+    return dataclasses.replace(document, id=fix(document.id), text=fix(document.text), meta=meta)
 
 
 def decode_text(data: bytes) -> str:
@@ -172,14 +213,15 @@ def read_jsonl(data: bytes, origin: str) -> list[Document]:
         try:
             record = json.loads(line)
             doc_id, text = str(record["_id"]), str(record["text"])
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
+        except (json.JSONDecodeError, KeyError, TypeError, RecursionError) as error:  # [[[[... nested too deep
             raise LoadError(f"line {number}: not a record with _id and text ({error})") from None
         title = str(record.get("title") or "")
         meta = DocumentMeta(title=title, publisher=str(record.get("publisher") or ""),
                             date=str(record.get("date") or ""), kind=str(record.get("kind") or ""),
                             origin=origin)
-        digest = hashlib.sha256(json.dumps([doc_id, title, text], ensure_ascii=False).encode()).hexdigest()
-        documents.append(Document(doc_id, normalise_newlines(text), meta, (), digest))
+        key = json.dumps([doc_id, title, text], ensure_ascii=False).encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(key)
+        documents.append(valid_unicode(Document(doc_id, normalise_newlines(text), meta, (), digest.hexdigest())))
     if not documents:
         raise LoadError("no records found")
     return documents
@@ -218,22 +260,26 @@ def read_pdf(data: bytes) -> tuple[str, tuple[int, ...], DocumentMeta]:
 
 def read_docx(data: bytes) -> tuple[str, DocumentMeta]:
     """Paragraph text of a Word document and its core title and creation date (standard library
-    only; the unpacked size is checked before anything is read, so a zip bomb is refused)."""
+    only; the unpacked size of each part is checked before it is read, so a zip bomb is refused)."""
     import io
     import zipfile
     from xml.etree import ElementTree
 
     word = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    def unpack(archive: zipfile.ZipFile, name: str) -> bytes:
+        info = archive.getinfo(name)  # zipfile never unpacks more than the size declared here
+        if info.file_size > DOCX_MAX_XML_BYTES or info.file_size > 200 * max(info.compress_size, 1):
+            raise LoadError(f"DOCX unpacks to {info.file_size // 1_000_000} MB of text: refused as a zip bomb")
+        return archive.read(info)
+
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            info = archive.getinfo("word/document.xml")
-            if info.file_size > DOCX_MAX_XML_BYTES or info.file_size > 200 * max(info.compress_size, 1):
-                raise LoadError(f"DOCX unpacks to {info.file_size // 1_000_000} MB of text: refused as a zip bomb")
-            root = ElementTree.fromstring(archive.read(info))
-            core = archive.read("docProps/core.xml") if "docProps/core.xml" in archive.namelist() else b""
+            root = ElementTree.fromstring(unpack(archive, "word/document.xml"))
+            core = unpack(archive, "docProps/core.xml") if "docProps/core.xml" in archive.namelist() else b""
     except LoadError:
         raise
-    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError, ValueError) as error:
+    except Exception as error:  # noqa: BLE001 - a damaged archive can fail anywhere in zipfile and zlib
+        # (zlib.error, EOFError, NotImplementedError for an unknown method, RuntimeError for an encrypted part)
         raise LoadError(f"not a readable DOCX ({type(error).__name__}: {error})") from None
     paragraphs = ["".join(node.text or "" for node in p.iter(f"{word}t")) for p in root.iter(f"{word}p")]
     text = "\n\n".join(p.strip() for p in paragraphs if p.strip())
@@ -286,29 +332,40 @@ def read_html(html: str) -> tuple[str, DocumentMeta]:
         node.decompose()
     if not title and (heading := root.css_first("h1")) is not None:
         title = " ".join(heading.text().split())
-    pieces: list[str] = []
-    _collect_text(root, pieces)
-    lines = [" ".join(line.split()) for line in "".join(pieces).split("\n")]
+    lines = [" ".join(line.split()) for line in _collect_text(root).split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return text, DocumentMeta(title=title, date=date)
 
 
-def _collect_text(node, pieces: list[str], pre: bool = False) -> None:
-    child = node.child
-    while child is not None:
-        if child.tag == "-text":
-            # Line breaks in the HTML source are spaces, except inside <pre>; lines come from tags.
-            text = child.text_content or ""
-            pieces.append(text if pre else re.sub(r"\s+", " ", text))
-        elif child.tag == "br":
-            pieces.append("\n")  # a line break, not a paragraph break
-        elif child.tag in BLOCK_TAGS:
-            pieces.append("\n\n" if child.tag not in {"li", "td", "th", "dt", "dd"} else "\n")
-            _collect_text(child, pieces, pre or child.tag == "pre")
-            pieces.append("\n\n" if child.tag not in {"td", "th"} else "\n")
-        elif child.tag not in {"-comment", "!doctype"}:
-            _collect_text(child, pieces, pre)
-        child = child.next
+def _collect_text(root) -> str:
+    """The text under ``root``, block tags on lines of their own. Walked with a stack of its own,
+    not by recursion, so markup nested thousands of levels deep cannot overflow Python's."""
+    pieces: list[str] = []
+    stack: list = [(root, False)]  # (node whose children come next, inside <pre>), or text to add
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            pieces.append(item)
+            continue
+        node, pre = item
+        todo: list = []
+        child = node.child
+        while child is not None:
+            if child.tag == "-text":
+                # Line breaks in the HTML source are spaces, except inside <pre>; lines come from tags.
+                text = child.text_content or ""
+                todo.append(text if pre else re.sub(r"\s+", " ", text))
+            elif child.tag == "br":
+                todo.append("\n")  # a line break, not a paragraph break
+            elif child.tag in BLOCK_TAGS:
+                todo.extend(("\n\n" if child.tag not in {"li", "td", "th", "dt", "dd"} else "\n",
+                             (child, pre or child.tag == "pre"),
+                             "\n\n" if child.tag not in {"td", "th"} else "\n"))
+            elif child.tag not in {"-comment", "!doctype"}:
+                todo.append((child, pre))
+            child = child.next
+        stack.extend(reversed(todo))
+    return "".join(pieces)
 
 
 def iso_date(value: str) -> str:
@@ -317,16 +374,22 @@ def iso_date(value: str) -> str:
     return match.group(1) if match else ""
 
 
-def read_sidecar(path: Path) -> dict[str, str]:
+def read_sidecar(path: Path, corpus_dir: Path, max_file_mb: float) -> tuple[dict[str, str], bytes]:
+    """The metadata in ``<file>.meta.json`` and the sidecar's bytes (for the document's hash). A
+    sidecar that is refused as a document would be (a link out of the corpus, too large, ...) or is
+    not a JSON object is ignored with a warning."""
     sidecar = path.with_name(path.name + META_SUFFIX)
-    if not sidecar.is_file():
-        return {}
+    if not (sidecar.is_file() or sidecar.is_symlink()):
+        return {}, b""
     try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        log.warning("%s: metadata ignored, not valid JSON (%s)", sidecar.name, error)
-        return {}
-    return {k: str(v) for k, v in data.items() if isinstance(v, (str, int)) and str(v).strip()}
+        data = read_inside(sidecar, corpus_dir, max_file_mb)
+        values = json.loads(data.decode("utf-8"))
+        if not isinstance(values, dict):
+            raise ValueError("not a JSON object")
+    except (LoadError, ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError are ValueErrors
+        log.warning("%s: metadata ignored (%s)", printable(sidecar.name), error)
+        return {}, b""
+    return {k: str(v) for k, v in values.items() if isinstance(v, (str, int)) and str(v).strip()}, data
 
 
 GERMAN_MONTHS = {"januar": 1, "jänner": 1, "februar": 2, "märz": 3, "april": 4, "mai": 5, "juni": 6,

@@ -117,6 +117,8 @@ class Assistant:
         """The question as understood in its conversation (search text, kind, language), its
         vector, and the passages found for it."""
         turns = [turn if isinstance(turn, Turn) else Turn(str(turn)) for turn in history]
+        # Earlier questions come as they were typed (the chat keeps them): clean them like this one.
+        turns = [replace(turn, question=clean_question(turn.question)[0]) for turn in turns]
         query = contextual_query(text, turns)
         asked = classify(text)
         kind = asked.kind if asked.kind != "other" else classify(query).kind

@@ -29,6 +29,9 @@ class Settings:
     embedding_batch_size: int = 16
     embedding_threads: int = 0  # threads of the bundled model per question or batch; 0 = all cores
 
+    # Loading: larger files are skipped with a message, judged by their size before they are read.
+    max_file_mb: float = 50.0
+
     # Chunking, in characters of the original text.
     chunk_size: int = 500
     chunk_overlap: int = 150

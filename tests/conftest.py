@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import zipfile
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from fpdf import FPDF
 
 from assistant import indexing
+from assistant.datatypes import Answer
 from assistant.embedding import load_embedder
 from assistant.loading import load_corpus
 from assistant.settings import PROJECT_DIR, Settings
@@ -48,6 +55,69 @@ def small_corpus(tmp_path) -> Path:
         shutil.copy(SEED_CORPUS / name, folder / name)
         shutil.copy(SEED_CORPUS / f"{name}.meta.json", folder / f"{name}.meta.json")
     return folder
+
+
+def pdf_bytes(pages: Sequence[str | None] = ("Pressemitteilung: Neues Programm für Schulen.",), title: str = "",
+              created: datetime | None = None, password: str = "") -> bytes:
+    """A real PDF written by fpdf2, a page per entry; a page given as None holds only a drawing (no
+    text layer, like a scan)."""
+    pdf = FPDF()
+    if title:
+        pdf.set_title(title)
+    if created is not None:
+        pdf.set_creation_date(created)
+    pdf.set_font("Helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        if text is None:
+            pdf.rect(20, 20, 50, 50)
+        else:
+            pdf.multi_cell(0, 8, text)
+    if password:
+        pdf.set_encryption(owner_password=password, user_password=password)
+    return bytes(pdf.output())
+
+
+def docx_bytes(paragraphs: list[str], title: str = "", parts: dict[str, bytes] | None = None) -> bytes:
+    """A Word document (text and core properties); ``parts`` replace or add archive members, e.g. a
+    zip bomb."""
+    body = "".join(f"<w:p><w:r><w:t>{p}</w:t></w:r></w:p>" for p in paragraphs)
+    document = ('<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                f'wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>')
+    core = ('<?xml version="1.0"?><cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
+            'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms='
+            f'"http://purl.org/dc/terms/"><dc:title>{title}</dc:title><dcterms:created>2024-05-03T09:00:00Z'
+            '</dcterms:created></cp:coreProperties>')
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in {"word/document.xml": document, "docProps/core.xml": core, **(parts or {})}.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def check_citations(answer: Answer, kb: indexing.KnowledgeBase) -> None:
+    """Every [n] in the text has a citation, numbered 1..k in order; every cited or related passage is
+    a chunk of ``kb``; highlights are whole units of their passage, and the answer quotes them."""
+    used = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
+    numbers = [c.n for c in answer.citations]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert set(used) == set(numbers)
+    assert list(dict.fromkeys(used)) == sorted(set(used))  # numbered in order of first use
+    chunks = {chunk.id: chunk for chunk in kb.chunks}
+    for citation in (*answer.citations, *answer.related):
+        assert chunks.get(citation.chunk.id) == citation.chunk
+    for citation in answer.citations:
+        chunk = citation.chunk
+        assert chunk.text.strip()
+        for start, end in citation.highlights:
+            assert 0 <= start < end <= len(chunk.text)
+            assert (chunk.start + start, chunk.start + end) in chunk.units
+            assert flat(chunk.text[start:end]) in flat(answer.text)  # the answer quotes the highlighted text
+
+
+def flat(text: str) -> str:
+    """Words only: the answer joins a unit's lines with spaces or " – "."""
+    return " ".join(text.replace("–", " ").split())
 
 
 def run_cli(*args: str, input: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

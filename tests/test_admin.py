@@ -6,38 +6,10 @@ import io
 import zipfile
 
 import pytest
-from fpdf import FPDF
 
 from assistant.admin import MAX_UPLOAD_BYTES, UploadRejected, add_upload, clean_name, remove_document, sniff_suffix
 from assistant.loading import LoadError, load_corpus, load_file
-
-
-def pdf_bytes(text: str | None = "Pressemitteilung: Neues Programm für Schulen.", password: str | None = None) -> bytes:
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.set_font("Helvetica", size=12)
-    if text:
-        pdf.multi_cell(0, 8, text)
-    else:
-        pdf.rect(20, 20, 50, 50)  # a page with a drawing and no text layer, like a scan
-    if password:
-        pdf.set_encryption(owner_password=password, user_password=password)
-    return bytes(pdf.output())
-
-
-def docx_bytes(paragraphs: list[str], title: str = "") -> bytes:
-    body = "".join(f"<w:p><w:r><w:t>{p}</w:t></w:r></w:p>" for p in paragraphs)
-    document = ('<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
-                f'wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>')
-    core = ('<?xml version="1.0"?><cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
-            'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms='
-            f'"http://purl.org/dc/terms/"><dc:title>{title}</dc:title><dcterms:created>2024-05-03T09:00:00Z'
-            '</dcterms:created></cp:coreProperties>')
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("word/document.xml", document)
-        archive.writestr("docProps/core.xml", core)
-    return buffer.getvalue()
+from conftest import docx_bytes, pdf_bytes
 
 
 def upload(tmp_path, data: bytes, name: str):
@@ -90,7 +62,7 @@ def test_encrypted_pdf_is_refused_with_the_reason(tmp_path):
 
 
 def test_pdf_without_text_layer_is_refused(tmp_path):
-    corpus, path, name = upload(tmp_path, pdf_bytes(text=None), "scan.pdf")
+    corpus, path, name = upload(tmp_path, pdf_bytes([None]), "scan.pdf")
     with pytest.raises(UploadRejected, match="no text layer"):
         add_upload(corpus, path, name)
 

@@ -65,6 +65,7 @@ def check_chunks(document: Document, chunks: list[Chunk], size: int, overlap: in
         assert chunk.text == chunk.text.strip()
         assert chunk.units, chunk
         assert chunk.units[0][0] == chunk.start and chunk.units[-1][1] == chunk.end
+        assert chunk.unit_texts() == [text[a:b] for a, b in chunk.units]  # what an answer quotes is the source
         for a, b in chunk.units:
             assert chunk.start <= a < b <= chunk.end
             assert text[a:b].strip()
@@ -345,7 +346,7 @@ PIECES = ["Die", "Stadt", "Essen", "Förderung", "Potenzialförderung", "Straße
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pieces=st.lists(st.sampled_from(PIECES), max_size=120),
+@given(pieces=st.lists(st.sampled_from(PIECES) | st.text(max_size=8), max_size=120),  # German text, any text
        size=st.integers(min_value=20, max_value=400),
        overlap=st.integers(min_value=0, max_value=200),
        page_at=st.floats(min_value=0.0, max_value=1.0))

@@ -1,8 +1,15 @@
-import pytest
+from collections.abc import Sequence
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assistant.answering import NOT_FOUND, NOT_FOUND_EN
 from assistant.datatypes import Answer
 from assistant.session import (EMPTY_QUESTION, MAX_QUESTION_CHARS, Assistant, ChatSession, Turn, clean_question,
                                contextual_query, is_follow_up)
+from assistant.ui import answer_markdown, escape_markdown
+from conftest import check_citations
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +68,50 @@ def test_long_questions_are_capped_with_a_notice(assistant):
 def test_clean_question_removes_control_characters():
     text, notice = clean_question("Wer\x00 ist\x1b[31m zuständig?\u200b")
     assert text == "Wer ist [31m zuständig?" and notice == ""
+
+
+HOSTILE_QUESTIONS = {
+    "100k-characters": ("Wer ist für Potenzialförderung zuständig? " * 2_400)[:100_000],
+    "control-characters": "Wer\x00 ist\x1b[31m für\u202e Potenzialförderung\u200b zuständig?\x7f\r\n",
+    "emoji": "Wer ist für Potenzialförderung zuständig? 🙂🚀👩‍🏫",
+    "emoji-only": "🙂🚀👩‍🏫",
+    "script": "<script>alert('x')</script> Wer ist Geschäftsführer der RuhrFutur?",
+    "img-iframe": '<img src=x onerror="alert(1)"> <iframe src="http://example.invalid/"></iframe>',
+    "markdown-image": "![x](http://example.invalid/x.png) Wann wurde RuhrFutur gegründet? [mehr](javascript:alert(1))",
+    "markdown": "[1] [2] **fett** `code` # Überschrift | Tabelle |",
+    "sql": "'; DROP TABLE documents; --",
+    "sql-in-question": "Wer ist zuständig?' OR '1'='1'; DELETE FROM chunks; --",
+    "format-strings": "%s %d {0} ${jndi:ldap://example.invalid/a} {{7*7}}",
+    "cyrillic": "Кто отвечает за развитие талантов?",
+    "arabic": "من المسؤول عن تنمية المواهب؟",
+    "chinese": "谁负责人才培养？",
+    "unpaired-surrogate": "Wer ist \ud800 für Potenzialförderung zuständig?",
+    "invisible-only": "\u202e\u200b\ufeff\u00ad",
+}
+
+
+def check_reply(assistant: Assistant, question: str, history: Sequence[Turn] = ()) -> Answer:
+    """A cited answer or a polite message, never an exception; a notice only for a question cut to
+    length; safe to render."""
+    answer = assistant.ask(question, history)
+    assert answer.answered or answer.text in {EMPTY_QUESTION, NOT_FOUND, NOT_FOUND_EN}
+    check_citations(answer, assistant.kb)
+    assert not answer.notice or len(question) > MAX_QUESTION_CHARS
+    rendered = escape_markdown(question) + answer_markdown(answer)  # as the chat shows question and answer
+    for unsafe in ("<img", "<script", "<iframe", "![", "](http", "](javascript"):
+        assert unsafe not in rendered
+    return answer
+
+
+@pytest.mark.parametrize("question", HOSTILE_QUESTIONS.values(), ids=HOSTILE_QUESTIONS.keys())
+def test_hostile_questions_and_follow_ups_get_an_answer_or_a_polite_message(assistant, question):
+    answer = check_reply(assistant, question)
+    assert (f"ersten {MAX_QUESTION_CHARS} Zeichen" in answer.notice) == (len(question) > MAX_QUESTION_CHARS)
+    # The chat keeps the question as typed; a follow-up searches it again, with the new question.
+    check_reply(assistant, "Und wie lautet ihre E-Mail-Adresse?", [Turn(question, answer)])
+
+
+@settings(max_examples=20, deadline=None)
+@given(question=st.text(max_size=200))
+def test_any_question_gets_an_answer_or_a_polite_message(assistant, question):
+    check_reply(assistant, question)
