@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -30,19 +31,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port)], cwd=PROJECT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env=dict(os.environ, ASSISTANT_FEEDBACK_FILE=os.devnull))
+def start_app(port: int, *options: str, log: IO[str] | None = None, **env: str) -> subprocess.Popen:
+    """``python -m assistant serve`` on ``port`` with ``options`` and ``ASSISTANT_*`` ``env``, once it
+    accepts connections; its output goes to ``log`` (default: discarded)."""
+    output = log if log is not None else subprocess.DEVNULL
+    process = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port), *options],
+                               cwd=PROJECT, stdout=output, stderr=output,
+                               env=dict(os.environ, ASSISTANT_FEEDBACK_FILE=os.devnull, **env))
     deadline = time.time() + 120
-    while time.time() < deadline:
+    while time.time() < deadline and process.poll() is None:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return process
         except OSError:
             time.sleep(0.3)
+    status = process.poll()
     process.kill()
-    raise SystemExit("the app did not start within 120 s")
+    raise SystemExit(f"the app exited with status {status}" if status is not None
+                     else "the app did not start within 120 s")
 
 
 def percentile(values: list[float], share: float) -> float:
