@@ -80,11 +80,14 @@ def test_one_address_does_not_lock_out_others_until_the_global_limit():
     assert expiry is None and message.startswith("Zu viele Fehlversuche")
 
 
-def test_remembered_addresses_are_bounded():
-    throttle = LoginThrottle(max_failures=2, max_clients=3, global_failures=1000, clock=Clock())
+def test_only_the_most_recent_addresses_are_remembered():
+    throttle = LoginThrottle(max_failures=2, lockout=900, max_clients=3, global_failures=1000, clock=Clock())
     for address in range(10):
         throttle.failed(f"203.0.113.{address}")
-    assert len(throttle._clients) == 3 and "203.0.113.9" in throttle._clients
+    throttle.failed("203.0.113.0")
+    throttle.failed("203.0.113.9")
+    assert throttle.wait("203.0.113.0") == 0  # its first failure was forgotten to keep the table small
+    assert throttle.wait("203.0.113.9") == 900
 
 
 def test_session_expires_after_idle_minutes_and_every_action_renews_it():
