@@ -98,6 +98,9 @@ class KnowledgeBase:
     vector_index: VectorIndex
     manifest: dict[str, Any]
     path: Path | None = None
+    # Set when CURRENT names a damaged version and this older, intact one serves instead.
+    damaged_current: str = ""  # the damaged version's name
+    warning: str = ""  # what was found and what to do, for logs and the admin tab
 
     def __post_init__(self) -> None:
         n = len(self.chunks)
@@ -109,6 +112,11 @@ class KnowledgeBase:
     @property
     def version(self) -> str:
         return self.path.name if self.path else ""
+
+    @property
+    def serves_for(self) -> str:
+        """The name in ``CURRENT`` this knowledge base answers for: its own, or the damaged one's."""
+        return self.damaged_current or self.version
 
     def unit_similarities(self, position: int, query_vector: np.ndarray) -> np.ndarray:
         """Cosine similarity of the question to each unit of a chunk (empty without unit vectors)."""
@@ -322,14 +330,37 @@ def prune(index_dir: Path, keep: int) -> None:
 
 
 def load(index_dir: Path, settings: Settings) -> KnowledgeBase:
-    """The current version, checked against ``settings``; raises IndexMissing / IndexMismatch."""
+    """The version ``CURRENT`` names, checked against ``settings``. If its files are damaged
+    (truncated, altered, missing), the newest intact older version serves instead, with a logged
+    warning; nothing is deleted or switched, so the damaged version stays for inspection.
+    Raises IndexMissing, IndexMismatch, or IndexCorrupt when no version is intact."""
     path = current_version(index_dir)
     if path is None:
         raise IndexMissing(f"{index_dir}: no index yet; run `python -m assistant build`")
-    kb = load_version(path)
+    try:
+        return _checked(load_version(path), settings)
+    except IndexCorrupt as error:
+        damage = error
+    for older in reversed([p for p in list_versions(index_dir) if p.name < path.name]):
+        try:
+            kb = _checked(load_version(older), settings)
+        except (IndexCorrupt, IndexMismatch) as error:
+            log.warning("earlier index version not usable either: %s", error)
+            continue
+        kb.damaged_current = path.name
+        kb.warning = (f"{damage} -- serving the previous intact version {older.name} instead. The damaged "
+                      "version is kept for inspection; `python -m assistant update` writes a fresh version, "
+                      f"`python -m assistant index rollback` points CURRENT back to {older.name}")
+        log.warning("%s", kb.warning)
+        return kb
+    raise IndexCorrupt(f"{damage}; no intact earlier version to fall back to")
+
+
+def _checked(kb: KnowledgeBase, settings: Settings) -> KnowledgeBase:
+    """``kb`` if it was built with ``settings``; else IndexMismatch."""
     differences = mismatches(kb.manifest, settings)
     if differences:
-        raise IndexMismatch(f"{path}: index was built with other settings ({'; '.join(differences)}); "
+        raise IndexMismatch(f"{kb.path}: index was built with other settings ({'; '.join(differences)}); "
                             "rebuild it with `python -m assistant build`")
     return kb
 
@@ -349,9 +380,12 @@ def load_version(path: Path) -> KnowledgeBase:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexMismatch(f"{path}: index format {manifest.get('format_version')!r}, this program reads "
                             f"{FORMAT_VERSION}; rebuild it with `python -m assistant build`")
-    files = manifest.get("files")
-    if files and _checksums(path, names=list(files)) != files:
-        raise IndexCorrupt(f"{path}: index files do not match their checksums (truncated or altered)")
+    files = manifest.get("files") or {}
+    found = _checksums(path, names=list(files))
+    damaged = [f"{name} is missing" if found[name] == "missing" else f"{name} does not match its checksum"
+               for name in files if found[name] != files[name]]
+    if damaged:
+        raise IndexCorrupt(f"{path}: {', '.join(damaged)} (truncated or altered)")
     metas = {doc_id: DocumentMeta.from_dict(record["meta"]) for doc_id, record in manifest["documents"].items()}
     try:
         chunks = []
@@ -375,7 +409,8 @@ def load_version(path: Path) -> KnowledgeBase:
 
 def open_index(settings: Settings, documents: Callable[[], Sequence[Document]], embedder: Embedder,
                progress: bool = False) -> KnowledgeBase:
-    """Load the current index, or build it when there is none or it was made with other settings."""
+    """Load the current index (or, if it is damaged, the newest intact older version; see ``load``),
+    or build it when there is none, it was made with other settings, or no version is intact."""
     try:
         return load(settings.index_dir, settings)
     except IndexMissing:

@@ -147,17 +147,18 @@ class LiveAssistant:
     """The assistant for the index version ``CURRENT`` points to, following updates without a
     restart: before each question it checks the pointer (a few bytes) and loads a new version
     when it changed. Questions already running keep the assistant they started with. A version
-    that fails to load is reported and the previous one keeps serving."""
+    that fails to load is reported and the previous one keeps serving; a damaged one is replaced
+    by the newest intact older version (``indexing.load``), once per change of the pointer."""
 
     def __init__(self, assistant: Assistant):
         self._assistant = assistant
         self._lock = threading.Lock()
-        self.last_error = ""
+        self.last_error = assistant.kb.warning
 
     def get(self) -> Assistant:
         current = self._assistant
         pointer = indexing.current_version(current.settings.index_dir)
-        if pointer is None or pointer.name == current.kb.version:
+        if pointer is None or pointer.name == current.kb.serves_for:
             return current
         return self.reload()
 
@@ -166,7 +167,7 @@ class LiveAssistant:
         with self._lock:
             current = self._assistant
             pointer = indexing.current_version(current.settings.index_dir)
-            if pointer is not None and pointer.name != current.kb.version:
+            if pointer is not None and pointer.name != current.kb.serves_for:
                 try:
                     kb = indexing.load(current.settings.index_dir, current.settings)
                 except indexing.IndexProblem as error:
@@ -175,6 +176,6 @@ class LiveAssistant:
                                 current.kb.version, error)
                     return current
                 self._assistant = Assistant(current.settings, kb, current.embedder, current.answer_settings)
-                self.last_error = ""
+                self.last_error = kb.warning
                 log.info("now serving index version %s", kb.version)
             return self._assistant

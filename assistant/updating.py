@@ -3,8 +3,9 @@
 ``plan_update`` compares the corpus with the current version's manifest by content hash: new
 documents, changed ones, removed ones, unchanged ones, and renamed ones (same content, new
 name; not re-embedded). ``update_index`` builds the next version reusing every vector the
-current one already has, optionally checks answer quality against the current version first,
-and switches to it only when it is complete and verified (see indexing.save).
+current one already has (if it is damaged: the intact version serving instead, see
+indexing.load), optionally checks answer quality against the current version first, and
+switches to it only when it is complete and verified (see indexing.save).
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ def _update(settings: Settings, documents: Sequence[Document], embedder: Embedde
     except (indexing.IndexMismatch, indexing.IndexCorrupt) as error:
         raise indexing.IndexProblem(f"{error}. Run `python -m assistant build` to rebuild from the corpus.") from None
     plan = plan_update(documents, current.manifest if current else None)
-    if dry_run or (plan.empty and current is not None):
+    # Nothing changed: done, unless CURRENT names a damaged version (then a fresh one replaces it).
+    if dry_run or (plan.empty and current is not None and not current.damaged_current):
         return UpdateReport(plan, 0, 0, len(current.chunks) if current else 0, time.perf_counter() - started,
                             current.version if current else "")
     new = indexing.build_knowledge_base(documents, embedder, settings, progress=progress, previous=current)

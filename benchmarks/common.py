@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import IO
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -46,14 +47,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(port: int, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.Popen:
-    """``python -m assistant serve`` on ``port`` (the index must exist), once it accepts connections."""
-    process = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port)], cwd=PROJECT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+def start_app(port: int, *options: str, env: dict[str, str] | None = None, log: IO[str] | None = None,
+              timeout: float = 120) -> subprocess.Popen:
+    """``python -m assistant serve`` on ``port`` with ``options`` and extra environment ``env``, once
+    it accepts connections (the index must exist); its output goes to ``log`` (default: discarded)."""
+    output = log if log is not None else subprocess.DEVNULL
+    process = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port), *options],
+                               cwd=PROJECT, stdout=output, stderr=output,
                                env={**os.environ, "ASSISTANT_FEEDBACK_FILE": os.devnull, **(env or {})})
     if not wait_for_port(port, timeout, process):
+        status = process.poll()
         process.kill()
-        raise SystemExit(f"the app did not start within {timeout:.0f} s")
+        raise SystemExit(f"the app exited with status {status}" if status is not None
+                         else f"the app did not start within {timeout:.0f} s")
     return process
 
 

@@ -71,7 +71,7 @@ def main() -> None:
     rows = []
     for workers in args.workers:
         port = free_port()
-        app = start_app(port, {"ASSISTANT_WORKERS": str(workers)})
+        app = start_app(port, env={"ASSISTANT_WORKERS": str(workers)})
         try:
             rows.append({"workers": workers, "sessions": args.sessions,
                          **run(port, args.sessions, args.questions, asked)})

@@ -1,12 +1,15 @@
 import json
+import logging
 
 import numpy as np
 import pytest
 
 from assistant import indexing
 from assistant.loading import load_corpus
+from assistant.session import Assistant, LiveAssistant
 from assistant.settings import Settings
-from conftest import fill_with_copies, kill_midway
+from assistant.updating import update_index
+from conftest import fill_with_copies, kill_midway, run_cli
 
 
 @pytest.fixture
@@ -71,7 +74,7 @@ def test_altered_index_file_is_detected(small_settings, embedder):
     kb = build_and_save(small_settings, embedder)
     with (kb.path / "chunks.jsonl").open("a") as handle:
         handle.write("{}\n")
-    with pytest.raises(indexing.IndexCorrupt, match="checksums"):
+    with pytest.raises(indexing.IndexCorrupt, match="chunks.jsonl does not match its checksum"):
         indexing.load(small_settings.index_dir, small_settings)
 
 
@@ -116,3 +119,92 @@ def test_chunk_similarity_is_the_best_of_own_and_unit_vectors(seed_kb):
         expected = [max(float(seed_kb.vectors[p] @ query), float(seed_kb.unit_similarities(int(p), query).max()))
                     for p in positions]
         assert np.allclose(seed_kb.chunk_similarities(positions, query), expected, atol=1e-6)
+
+
+OFFICE_HOURS = "Wann ist die Sprechstunde des Bildungsbüros Bottrop?"
+
+
+def office_hours(day: str) -> str:
+    return (f"Bildungsbüro Bottrop\n\nDie Sprechstunde des Bildungsbüros Bottrop findet jeden {day} von 9 bis 12 Uhr "
+            "im Rathaus statt.\n")
+
+
+@pytest.fixture
+def two_versions(small_settings, embedder):
+    """Two saved versions that answer the office-hours question differently: Dienstag, then Donnerstag."""
+    notice = small_settings.corpus_dir / "sprechstunde.txt"
+    notice.write_text(office_hours("Dienstag"), encoding="utf-8")
+    first = build_and_save(small_settings, embedder)
+    notice.write_text(office_hours("Donnerstag"), encoding="utf-8")
+    second = build_and_save(small_settings, embedder)
+    assert indexing.current_version(small_settings.index_dir) == second.path
+    return first, second
+
+
+def test_truncated_file_falls_back_to_the_previous_version(two_versions, small_settings, embedder, caplog):
+    first, second = two_versions
+    vectors = second.path / "vectors.npy"
+    vectors.write_bytes(vectors.read_bytes()[: vectors.stat().st_size // 2])
+    with caplog.at_level(logging.WARNING, logger="assistant.indexing"):
+        kb = indexing.load(small_settings.index_dir, small_settings)
+    assert kb.version == first.version and kb.damaged_current == second.version
+    assert f"{second.version}: vectors.npy does not match its checksum" in caplog.text
+    assert f"serving the previous intact version {first.version}" in caplog.text
+    answer = Assistant(small_settings, kb, embedder).ask(OFFICE_HOURS)
+    assert answer.answered and "Dienstag" in answer.text and "Donnerstag" not in answer.text
+    first_texts = {c.text for c in first.chunks}
+    assert answer.citations and all(c.chunk.text in first_texts for c in answer.citations)
+    # nothing deleted, nothing switched behind the operator's back
+    assert vectors.is_file() and indexing.current_version(small_settings.index_dir) == second.path
+
+
+def test_altered_byte_is_named_and_the_cli_answers_from_the_previous_version(two_versions, small_settings):
+    first, second = two_versions
+    chunks = second.path / "chunks.jsonl"
+    data = bytearray(chunks.read_bytes())
+    position = data.index("Donnerstag".encode())
+    data[position] ^= 0x20  # "donnerstag": same length, one byte altered
+    chunks.write_bytes(bytes(data))
+    asked = run_cli("ask", "--json", OFFICE_HOURS, "--corpus", str(small_settings.corpus_dir),
+                    "--index", str(small_settings.index_dir))
+    assert asked.returncode == 0, asked.stderr
+    assert f"{second.version}: chunks.jsonl does not match its checksum (truncated or altered)" in asked.stderr
+    assert f"serving the previous intact version {first.version}" in asked.stderr
+    answer = json.loads(asked.stdout)
+    assert answer["answered"] and "Dienstag" in answer["answer"]
+    assert chunks.is_file() and indexing.current_version(small_settings.index_dir) == second.path
+
+
+def test_without_an_intact_version_the_index_is_rebuilt_and_damaged_versions_kept(two_versions, small_settings,
+                                                                                  embedder):
+    damaged = [kb.path for kb in two_versions]
+    for path in damaged:
+        (path / "vectors.faiss").unlink()
+    with pytest.raises(indexing.IndexCorrupt, match="vectors.faiss is missing.*no intact earlier version"):
+        indexing.load(small_settings.index_dir, small_settings)
+    kb = indexing.open_index(small_settings, lambda: load_corpus(small_settings.corpus_dir).documents, embedder)
+    assert kb.version not in {p.name for p in damaged} and not kb.damaged_current
+    assert indexing.load(small_settings.index_dir, small_settings).version == kb.version
+    assert all(path.is_dir() for path in damaged)
+
+
+def test_running_app_keeps_answering_from_the_previous_version_until_an_update_repairs(two_versions,
+                                                                                       small_settings, embedder):
+    first, second = two_versions
+    indexing.switch(small_settings.index_dir, first.version)
+    live = LiveAssistant(Assistant(small_settings, indexing.load(small_settings.index_dir, small_settings), embedder))
+    serving = live.get()
+    indexing.switch(small_settings.index_dir, second.version)  # as an update would, but this version is damaged
+    (second.path / "bm25" / sorted(p.name for p in (second.path / "bm25").iterdir())[0]).write_bytes(b"")
+    fallback = live.get()
+    assert fallback.kb.version == first.version and "bm25/" in live.last_error
+    assert live.get() is fallback  # the damage is found once, not before every question
+    assert "Dienstag" in fallback.ask(OFFICE_HOURS).text and serving.kb.version == first.version
+    # the corpus matches the version serving: the update still writes a fresh, intact version
+    (small_settings.corpus_dir / "sprechstunde.txt").write_text(office_hours("Dienstag"), encoding="utf-8")
+    report = update_index(small_settings, load_corpus(small_settings.corpus_dir).documents, embedder)
+    assert report.plan.empty and report.switched and report.version not in (first.version, second.version)
+    repaired = live.get()
+    assert repaired.kb.version == report.version and not repaired.kb.damaged_current and live.last_error == ""
+    assert "Dienstag" in repaired.ask(OFFICE_HOURS).text
+    assert second.path.is_dir()

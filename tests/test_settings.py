@@ -24,3 +24,15 @@ def test_unknown_setting_in_config_is_an_error(tmp_path):
     config.write_text("chunk_sise = 400\n")
     with pytest.raises(ValueError, match="chunk_sise"):
         Settings.load(config, environ={})
+
+
+def test_repr_hides_the_admin_password_and_api_key():
+    settings = Settings().replace(admin_password="Zugang-geheim", llm_api_key="sk-geheim")
+    for shown in (repr(settings), str(settings), f"{settings}", f"{settings!r}"):
+        assert "geheim" not in shown and "admin_password='***'" in shown and "llm_api_key='***'" in shown
+    assert "admin_password=''" in repr(Settings())  # unset stays visible as unset
+
+
+def test_admin_limits_come_from_the_environment():
+    settings = Settings.load(environ={"ASSISTANT_ADMIN_SESSION_MINUTES": "10", "ASSISTANT_ADMIN_MAX_FAILURES": "3"})
+    assert (settings.admin_session_minutes, settings.admin_max_failures, settings.admin_lockout_minutes) == (10, 3, 15)
