@@ -107,7 +107,8 @@ class AdminAccess:
         if wait > 0:
             log.warning("admin login from %s refused: too many wrong passwords", client)
             return None, TOO_MANY.format(wait=_minutes(wait))
-        if not self.password or not hmac.compare_digest((secret or "").encode(), self.password.encode()):
+        if not self.password or not hmac.compare_digest((secret or "").encode("utf-8", "surrogatepass"),
+                                                         self.password.encode("utf-8", "surrogatepass")):
             self.throttle.failed(client)
             log.warning("admin login from %s: wrong password", client)
             return None, WRONG_PASSWORD

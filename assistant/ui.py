@@ -23,7 +23,7 @@ import gradio as gr  # noqa: E402
 
 from .access import AdminAccess  # noqa: E402
 from .datatypes import Answer, Citation  # noqa: E402
-from .admin import UploadRejected, add_upload, remove_document  # noqa: E402
+from .admin import MAX_UPLOAD_BYTES, UploadRejected, add_upload, remove_document  # noqa: E402
 from .indexing import IndexProblem, KnowledgeBase  # noqa: E402
 from .loading import LoadError, corpus_files, load_corpus  # noqa: E402
 from .updating import update_index  # noqa: E402
@@ -153,7 +153,8 @@ class FeedbackLog:
                  "question": question, "answer": answer.text, "answered": answer.answered,
                  "citations": [c.to_dict() for c in answer.citations]}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
+        # backslashreplace: a lone surrogate sent through the API is written as its JSON escape
+        with self._lock, self.path.open("a", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
@@ -237,7 +238,8 @@ def serve(settings: Settings, kb: KnowledgeBase, host: str | None = None, port: 
     app = build_app(live.get(), settings, live.get, live.reload)
     app.queue(default_concurrency_limit=settings.workers, max_size=settings.queue_size)
     app.launch(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS,
-               js=JS, footer_links=[], ssr_mode=False, show_error=False, quiet=False)
+               js=JS, footer_links=[], ssr_mode=False, show_error=False, quiet=False,
+               max_file_size=MAX_UPLOAD_BYTES)
 
 
 def admin_tab(settings: Settings, current: Callable[[], Assistant], reload: Callable[[], Assistant],
@@ -308,7 +310,7 @@ def admin_tab(settings: Settings, current: Callable[[], Assistant], reload: Call
 
     def run_update():
         engine = current()
-        result = load_corpus(settings.corpus_dir)
+        result = load_corpus(settings.corpus_dir, settings.max_file_mb)
         problems = "".join(f"\nÜbersprungen: {p}" for p in result.problems)
         outcome = update_index(settings, result.documents, engine.embedder)
         reload()

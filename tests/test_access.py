@@ -102,7 +102,8 @@ def test_session_expires_after_idle_minutes_and_every_action_renews_it():
     assert gate.renew(None) == (None, "Bitte zuerst anmelden.")
 
 
-@pytest.mark.parametrize("secret", [None, "", PASSWORD[:-1], PASSWORD + " ", PASSWORD.upper(), "Zugang-7f3a-richtig\x00"])
+@pytest.mark.parametrize("secret", [None, "", PASSWORD[:-1], PASSWORD + " ", PASSWORD.upper(), "Zugang-7f3a-richtig\x00",
+                                    PASSWORD + "\ud800"])
 def test_only_the_exact_password_opens_a_session(secret):
     assert access(Clock()).login(secret, "198.51.100.6")[0] is None
 

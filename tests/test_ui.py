@@ -1,9 +1,10 @@
 """Rendering of answers and sources (the browser test checks the same in a real page)."""
 
+import json
 import re
 
 from assistant.datatypes import Answer, Chunk, Citation, DocumentMeta
-from assistant.ui import answer_markdown, documents_html, escape_markdown, source_html
+from assistant.ui import FeedbackLog, answer_markdown, documents_html, escape_markdown, source_html
 
 HOSTILE = '<img src=x onerror=alert(1)> ![x](http://example.invalid/x.png) <script>alert(2)</script> **fett**'
 
@@ -45,3 +46,12 @@ def test_documents_html_lists_documents_with_dates(seed_kb):
     rendered = documents_html(seed_kb)
     assert rendered.count("<tr>") == 1 + len(seed_kb.manifest["documents"])
     assert "21.04.2023" in rendered
+
+
+def test_feedback_log_keeps_a_question_with_a_lone_surrogate(tmp_path):
+    log = FeedbackLog(tmp_path / "feedback.jsonl")
+    log.record("Wer ist zuständig?\ud800", Answer("Niemand.", False), liked=False)
+    log.record("Zweite Frage", Answer("Antwort", False), liked=True)
+    entries = [json.loads(line) for line in (tmp_path / "feedback.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [e["question"] for e in entries] == ["Wer ist zuständig?\ud800", "Zweite Frage"]
+    assert [e["rating"] for e in entries] == ["down", "up"]
