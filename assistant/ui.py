@@ -180,8 +180,20 @@ def build_app(assistant: Assistant, settings: Settings, current: Callable[[], As
     return app
 
 
+KEPT_TURNS = 20  # follow-ups need only the recent turns
+
+
+def kept_turn(message: int, shown_messages: int, kept_turns: int) -> int:
+    """Which of the kept turns the chat message number ``message`` belongs to (two messages per
+    turn; the chat shows every turn, the state keeps only the last ones); -1 if not kept."""
+    position = message // 2 - (shown_messages // 2 - kept_turns)
+    return position if 0 <= position < kept_turns else -1
+
+
 def chat_tab(assistant: Assistant, current: Callable[[], Assistant], feedback: FeedbackLog) -> None:
-    turns = gr.State([])  # the conversation: list of (question, Answer)
+    # The conversation: list of (question, Answer), the last KEPT_TURNS of it, dropped an hour
+    # after the last question, so server memory per visitor stays bounded.
+    turns = gr.State([], time_to_live=3600)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=320):
             chat = gr.Chatbot(label="Gespräch", height=460, render_markdown=True, sanitize_html=True,
@@ -205,12 +217,13 @@ def chat_tab(assistant: Assistant, current: Callable[[], Assistant], feedback: F
         for answer in engine.ask_stream(message, [Turn(q, a) for q, a in state]):
             yield ("", state, [*asked, {"role": "assistant", "content": answer_markdown(answer)}],
                    sources_html(answer, engine.kb), gr.skip())
-        yield ("", [*state, (message, answer)], [*asked, {"role": "assistant", "content": answer_markdown(answer)}],
+        yield ("", [*state, (message, answer)][-KEPT_TURNS:],
+               [*asked, {"role": "assistant", "content": answer_markdown(answer)}],
                sources_html(answer, engine.kb), documents_html(engine.kb))
 
-    def rate(state: list, data: gr.LikeData):
-        turn = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-        position = int(turn) // 2
+    def rate(state: list, messages: list, data: gr.LikeData):
+        message = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        position = kept_turn(int(message), len(messages), len(state))
         if 0 <= position < len(state):
             asked, answer = state[position]
             feedback.record(asked, answer, bool(data.liked))
@@ -220,7 +233,7 @@ def chat_tab(assistant: Assistant, current: Callable[[], Assistant], feedback: F
 
     outputs = [question, turns, chat, sources, documents]
     question.submit(respond, [question, turns, chat], outputs, api_name="ask")
-    chat.like(rate, [turns], None, api_name=False)
+    chat.like(rate, [turns, chat], None, api_name=False)
     new_conversation.click(reset, None, [turns, chat, sources], api_name=False)
     chat.clear(reset, None, [turns, chat, sources], api_name=False)
 

@@ -26,10 +26,10 @@ XQUAD_CORPUS = SHARED / "xquad-de-dev" / "corpus.jsonl"
 
 
 def run_cli(*args: str) -> tuple[float, float, str]:
-    """Seconds, peak memory in MB, and standard output of ``python -m assistant <args>``."""
+    """Seconds, peak memory in MB, and the output of ``python -m assistant <args>``."""
     started = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "assistant", *args], cwd=PROJECT, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)
+                             stderr=subprocess.STDOUT, text=True)
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
@@ -37,13 +37,18 @@ def run_cli(*args: str) -> tuple[float, float, str]:
     return time.perf_counter() - started, usage.ru_maxrss / 1024, output
 
 
+def topic(record: dict) -> str:
+    """The XQuAD article a paragraph comes from: its id without the paragraph number."""
+    return record["_id"].rsplit("_", 1)[0]
+
+
 def new_release(folder: Path) -> Path:
-    """One new document: the XQuAD paragraphs of the last topic, as a text file."""
+    """One new document: the XQuAD paragraphs of the last article, as a text file."""
     records = [json.loads(line) for line in XQUAD_CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    topic = records[-1]["title"]
-    text = "\n\n".join(r["text"] for r in records if r["title"] == topic)
+    last = topic(records[-1])
+    text = "\n\n".join(r["text"] for r in records if topic(r) == last)
     path = folder / "neue-mitteilung.txt"
-    path.write_text(f"{topic}\n\n{text}\n", encoding="utf-8")
+    path.write_text(f"{last.replace('_', ' ')}\n\n{text}\n", encoding="utf-8")
     return path
 
 
@@ -53,10 +58,10 @@ def measure(name: str, source: Path, work: Path) -> list[dict]:
         shutil.copytree(source, corpus)
     else:
         corpus.mkdir()
-        # all but the last topic: that one is added by the update
+        # all but the last article: that one is added by the update
         records = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
-        last = json.loads(records[-1])["title"]
-        (corpus / source.name).write_text("\n".join(r for r in records if json.loads(r)["title"] != last) + "\n",
+        last = topic(json.loads(records[-1]))
+        (corpus / source.name).write_text("\n".join(r for r in records if topic(json.loads(r)) != last) + "\n",
                                           encoding="utf-8")
     where = ["--corpus", str(corpus), "--index", str(index)]
     seconds, memory, output = run_cli("build", *where)

@@ -4,7 +4,7 @@ import json
 import re
 
 from assistant.datatypes import Answer, Chunk, Citation, DocumentMeta
-from assistant.ui import FeedbackLog, answer_markdown, documents_html, escape_markdown, source_html
+from assistant.ui import FeedbackLog, kept_turn, answer_markdown, documents_html, escape_markdown, source_html
 
 HOSTILE = '<img src=x onerror=alert(1)> ![x](http://example.invalid/x.png) <script>alert(2)</script> **fett**'
 
@@ -55,3 +55,10 @@ def test_feedback_log_keeps_a_question_with_a_lone_surrogate(tmp_path):
     entries = [json.loads(line) for line in (tmp_path / "feedback.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [e["question"] for e in entries] == ["Wer ist zuständig?\ud800", "Zweite Frage"]
     assert [e["rating"] for e in entries] == ["down", "up"]
+
+
+def test_a_rated_message_maps_to_its_kept_turn():
+    assert kept_turn(1, 2, 1) == 0  # the first answer of a one-turn chat
+    assert kept_turn(59, 60, 20) == 19  # the last answer of 30 turns, 20 kept
+    assert kept_turn(21, 60, 20) == 0  # turn 11 of 30 is the oldest kept
+    assert kept_turn(19, 60, 20) == -1  # turn 10 of 30 is no longer kept
