@@ -117,13 +117,13 @@ class AdminAccess:
         return self.clock() + self.session_seconds, LOGGED_IN.format(minutes=self.session_seconds / 60)
 
     def renew(self, expiry: float | None) -> tuple[float | None, str]:
-        """The session's next expiry time if it is still open (and ""), else None and why (German)."""
+        """The session's next expiry time and that it is open, else None and why (German)."""
         if expiry is None:
             return None, NOT_LOGGED_IN
         now = self.clock()
         if now >= expiry:
             return None, EXPIRED
-        return now + self.session_seconds, ""
+        return now + self.session_seconds, LOGGED_IN.format(minutes=self.session_seconds / 60)
 
 
 def _minutes(seconds: float) -> str:

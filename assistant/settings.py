@@ -68,6 +68,10 @@ class Settings:
     # asked to try again (benchmarks/concurrency.py measured the choice).
     workers: int = 2
     queue_size: int = 256
+    # Visitor sessions whose conversation the server keeps; beyond that the least recently used
+    # one is dropped (its next question starts a new conversation). Each costs about 25-80 KB
+    # (Gradio keeps a copy of the page's components per session), so this bounds the app's memory.
+    max_sessions: int = 1000
     feedback_file: Path = PROJECT_DIR / "var" / "feedback.jsonl"
     # Admin tab (upload, remove, update, feedback): shown only when a password is set, e.g. via
     # the environment variable ASSISTANT_ADMIN_PASSWORD. A session ends after admin_session_minutes

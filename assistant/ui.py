@@ -213,13 +213,17 @@ def chat_tab(assistant: Assistant, current: Callable[[], Assistant], feedback: F
     def respond(message: str, state: list, messages: list):
         engine = current()  # the whole answer comes from the index version it started with
         asked = [*messages, {"role": "user", "content": escape_markdown(message)}]
+        listed = documents_html(engine.kb)
+        # Every output gets a value, never gr.skip(): in Gradio 6.31 a skip followed by a value
+        # leaves one more component copy in the session's state per question (memory grows
+        # with each question; see benchmarks/soak.py).
         answer = None
         for answer in engine.ask_stream(message, [Turn(q, a) for q, a in state]):
             yield ("", state, [*asked, {"role": "assistant", "content": answer_markdown(answer)}],
-                   sources_html(answer, engine.kb), gr.skip())
+                   sources_html(answer, engine.kb), listed)
         yield ("", [*state, (message, answer)][-KEPT_TURNS:],
                [*asked, {"role": "assistant", "content": answer_markdown(answer)}],
-               sources_html(answer, engine.kb), documents_html(engine.kb))
+               sources_html(answer, engine.kb), listed)
 
     def rate(state: list, messages: list, data: gr.LikeData):
         message = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
@@ -244,15 +248,19 @@ def theme() -> gr.themes.Base:
                              font_mono=[gr.themes.Font("ui-monospace"), "monospace"])
 
 
-def serve(settings: Settings, kb: KnowledgeBase, host: str | None = None, port: int | None = None) -> None:
-    """Start the chat and block; the model and index are loaded once, here, and a new index
-    version is picked up before the next question after an update."""
+def serve(settings: Settings, kb: KnowledgeBase, host: str | None = None, port: int | None = None,
+          block: bool = True) -> gr.Blocks:
+    """Start the chat and block (``block=False``: return the running app, for tests); the model
+    and index are loaded once, here, and a new index version is picked up before the next
+    question after an update."""
     live = LiveAssistant(Assistant(settings, kb))
     app = build_app(live.get(), settings, live.get, live.reload)
     app.queue(default_concurrency_limit=settings.workers, max_size=settings.queue_size)
     app.launch(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS,
-               js=JS, footer_links=[], ssr_mode=False, show_error=False, quiet=False,
-               max_file_size=MAX_UPLOAD_BYTES)
+               js=JS, footer_links=[], ssr_mode=False, show_error=False, quiet=not block,
+               max_file_size=MAX_UPLOAD_BYTES, state_session_capacity=settings.max_sessions,
+               prevent_thread_lock=not block)
+    return app
 
 
 def admin_tab(settings: Settings, current: Callable[[], Assistant], reload: Callable[[], Assistant],
@@ -300,14 +308,14 @@ def admin_tab(settings: Settings, current: Callable[[], Assistant], reload: Call
 
     def guarded(action):
         def run(expiry: float | None, *args):
-            expiry, refusal = access.renew(expiry)
+            expiry, notice = access.renew(expiry)
             if expiry is None:
-                return None, f"**{refusal}**", gr.update(visible=False), "", *overview_hidden()
+                return None, f"**{notice}**", gr.update(visible=False), "", *overview_hidden()
             try:
                 message = action(*args)
             except (UploadRejected, LoadError, IndexProblem, OSError) as error:
                 message = f"Nicht ausgeführt: {error}"
-            return expiry, gr.skip(), gr.skip(), message, *overview()
+            return expiry, notice, gr.update(visible=True), message, *overview()
         return run
 
     def overview_hidden():

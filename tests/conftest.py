@@ -141,3 +141,9 @@ def kill_midway(*args: str, after: float = 4.0) -> None:
     assert process.poll() is None, f"{args[0]} finished before it could be killed"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
+
+
+def session_components(app, session: str) -> int:
+    """How many components the Gradio app keeps for one browser session: one per component of the
+    page, however many events the session ran (Gradio keeps a copy of each updated component)."""
+    return len(app.state_holder[session].blocks_config.blocks)

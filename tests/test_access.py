@@ -16,7 +16,7 @@ import pytest
 from assistant.access import AdminAccess, LoginThrottle
 from assistant.session import Assistant
 from assistant.ui import build_app
-from conftest import SEED_CORPUS
+from conftest import SEED_CORPUS, session_components
 
 PASSWORD = "Zugang-7f3a-richtig"
 
@@ -95,8 +95,8 @@ def test_session_expires_after_idle_minutes_and_every_action_renews_it():
     gate = access(clock)
     expiry, _ = gate.login(PASSWORD, "198.51.100.5")
     clock.advance(29)
-    expiry, refusal = gate.renew(expiry)
-    assert expiry == clock.now + 30 * 60 and refusal == ""
+    expiry, message = gate.renew(expiry)
+    assert expiry == clock.now + 30 * 60 and message == "Angemeldet. Die Sitzung endet nach 30 Minuten ohne Aktion."
     clock.advance(30)
     assert gate.renew(expiry) == (None, "Die Sitzung ist abgelaufen. Bitte erneut anmelden.")
     assert gate.renew(None) == (None, "Bitte zuerst anmelden.")
@@ -166,7 +166,7 @@ def admin_server(seed_kb, seed_settings, embedder, tmp_path_factory):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     _, url, _ = app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield url, corpus, clock, settings
+    yield url, corpus, clock, settings, app
     app.close()
 
 
@@ -175,7 +175,7 @@ REFUSED = [None, "**Bitte zuerst anmelden.**", {"visible": False, "__type__": "u
 
 
 def test_every_admin_action_is_refused_on_the_server_without_a_session(admin_server):
-    url, corpus, _, _ = admin_server
+    url, corpus, _, _, _ = admin_server
     before = sorted(p.name for p in corpus.iterdir())
     client = RawClient(url, "198.51.100.20")
     release = client.upload("neu.txt", "Das Bildungsbüro Herne lädt zum Elternabend ein.".encode())
@@ -197,7 +197,7 @@ def test_every_admin_action_is_refused_on_the_server_without_a_session(admin_ser
 
 
 def test_an_idle_session_expires_and_actions_ask_to_log_in_again(admin_server):
-    url, corpus, clock, _ = admin_server
+    url, corpus, clock, _, _ = admin_server
     client = RawClient(url, "198.51.100.21")
     assert client.login(PASSWORD) == "Angemeldet. Die Sitzung endet nach 30 Minuten ohne Aktion."
     clock.advance(29)
@@ -212,8 +212,17 @@ def test_an_idle_session_expires_and_actions_ask_to_log_in_again(admin_server):
     assert client.call("admin-neu-laden/click", None) == REFUSED  # stays logged out
 
 
+def test_repeated_logins_and_actions_keep_the_sessions_server_state_the_same_size(admin_server):
+    url, _, _, _, app = admin_server
+    client = RawClient(url, "198.51.100.23")
+    for _ in range(3):
+        assert client.login(PASSWORD).startswith("Angemeldet")
+        assert client.call("admin-neu-laden/click", None)[1].startswith("Angemeldet")
+    assert session_components(app, client.session) == len(app.blocks)
+
+
 def test_wrong_passwords_lock_out_that_address_only(admin_server):
-    url, _, clock, _ = admin_server
+    url, _, clock, _, _ = admin_server
     guesser = RawClient(url, "203.0.113.66")
     for _ in range(5):
         assert guesser.login("rate-mal") == "**Falsches Passwort.**"
@@ -225,7 +234,7 @@ def test_wrong_passwords_lock_out_that_address_only(admin_server):
 
 
 def test_the_admin_password_is_never_logged_printed_or_sent_back(admin_server, caplog, capfd):
-    url, _, _, settings = admin_server
+    url, _, _, settings, _ = admin_server
     caplog.set_level(logging.DEBUG)
     typo = PASSWORD[:-2] + "gg"  # a near miss would give the password away as well
     client = RawClient(url, "198.51.100.23")

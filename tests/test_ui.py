@@ -2,9 +2,15 @@
 
 import json
 import re
+import socket
+
+import pytest
+from gradio_client import Client
 
 from assistant.datatypes import Answer, Chunk, Citation, DocumentMeta
-from assistant.ui import FeedbackLog, kept_turn, answer_markdown, documents_html, escape_markdown, source_html
+from assistant.ui import (FeedbackLog, answer_markdown, documents_html, escape_markdown, kept_turn, serve,
+                          source_html)
+from conftest import session_components
 
 HOSTILE = '<img src=x onerror=alert(1)> ![x](http://example.invalid/x.png) <script>alert(2)</script> **fett**'
 
@@ -62,3 +68,39 @@ def test_a_rated_message_maps_to_its_kept_turn():
     assert kept_turn(59, 60, 20) == 19  # the last answer of 30 turns, 20 kept
     assert kept_turn(21, 60, 20) == 0  # turn 11 of 30 is the oldest kept
     assert kept_turn(19, 60, 20) == -1  # turn 10 of 30 is no longer kept
+
+
+@pytest.fixture(scope="module")
+def served(seed_kb, seed_settings, embedder, tmp_path_factory):
+    """The app as ``serve`` starts it, keeping at most two visitor sessions."""
+    settings = seed_settings.replace(feedback_file=tmp_path_factory.mktemp("ui") / "feedback.jsonl", max_sessions=2)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = serve(settings, seed_kb, port=port, block=False)
+    yield app, f"http://127.0.0.1:{port}/"
+    app.close()
+
+
+def ask(client: Client, question: str) -> None:
+    _, messages, sources, _ = client.predict(question, [], api_name="/ask")
+    assert messages[-1]["role"] == "assistant" and "<blockquote>" in sources
+
+
+def test_a_session_keeps_one_copy_of_each_component_however_many_questions_it_asks(served):
+    app, url = served
+    client = Client(url, verbose=False)
+    kept = []
+    for question in ("Wer ist für Potenzialförderung zuständig?", "Und wie ist seine E-Mail?",
+                     "Wann wurde RuhrFutur gegründet?"):
+        ask(client, question)
+        kept.append(session_components(app, client.session_hash))
+    assert kept == [len(app.blocks)] * 3
+
+
+def test_the_app_keeps_at_most_max_sessions_and_drops_the_least_recently_used(served):
+    app, url = served
+    first, second, third = (Client(url, verbose=False) for _ in range(3))
+    for client in (first, second, first, third):
+        ask(client, "Wann wurde RuhrFutur gegründet?")
+    assert list(app.state_holder.session_data) == [first.session_hash, third.session_hash]
