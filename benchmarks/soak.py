@@ -1,6 +1,6 @@
 """Soak test: the running app answers without pause while its index is updated underneath it.
 
-    python benchmarks/soak.py [--minutes 5] [--sessions 8] [--pause 5]
+    python benchmarks/soak.py [--minutes 5] [--sessions 8] [--churn 4] [--pause 5]
     # prints a table, writes benchmarks/results/soak.json; exit status 1 if anything failed
 
 In a temporary folder (the project's corpus and index are not touched): a copy of the seed
@@ -8,7 +8,9 @@ corpus plus a notice whose weekday changes every round, its index (``python -m a
 and ``python -m assistant serve`` on a free loopback port over both. For ``--minutes``:
 
 - ``--sessions`` gradio_client sessions ask, one question after the other, the dev and
-  unanswerable questions, and every third time the question about the changing notice;
+  unanswerable questions, and every third time the question about the changing notice; ``--churn``
+  of them are replaced by a new visitor's session after every question (thousands of sessions:
+  the app keeps ``max_sessions`` of them, 1000 by default), the others keep one long conversation;
 - meanwhile a loop rewrites the notice, adds or removes another document every other round,
   runs ``python -m assistant update`` as a subprocess and waits ``--pause`` seconds, so the app
   switches versions while it answers.
@@ -19,7 +21,8 @@ hilfreich" passages), are passages of one single index version that was current 
 between sending the question and receiving the answer (a version counts as current from the
 start of the update that wrote it until the end of the next one). The app's resident memory
 (``VmRSS``/``VmHWM`` from /proc, so Linux only) is recorded after warm-up, every 10 s, and at
-the end; the app's log is scanned for tracebacks.
+the end; the table shows it at half-time too, as memory that levels off grows less in the second
+half. The app's log is scanned for tracebacks.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import PROJECT, free_port, percentile, questions, start_app, write_result
+
+from assistant.settings import Settings
 
 NOTICE = "soak-sprechstunde.txt"
 NOTICE_QUESTION = "Wann ist die Sprechstunde des Bildungsbüros Bottrop?"
@@ -74,6 +79,7 @@ class Run:
     replies: list[Reply] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     updates: list[dict] = field(default_factory=list)
+    sessions: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -110,14 +116,19 @@ def resident_mb(pid: int) -> dict[str, float]:
             for key in ("VmRSS", "VmHWM")}
 
 
-def ask(url: str, questions: list[str], offset: int, deadline: float, run: Run) -> None:
-    """One chat session asking questions until ``deadline``."""
+def ask(url: str, questions: list[str], offset: int, one_question_visitors: bool, deadline: float,
+        run: Run) -> None:
+    """Questions until ``deadline``: all in one chat session, or each from a new visitor (a new
+    session) if ``one_question_visitors``."""
     from gradio_client import Client
 
-    client = Client(url, verbose=False)
-    for question in itertools.islice(itertools.cycle(questions), offset, None):
+    for asked, question in enumerate(itertools.islice(itertools.cycle(questions), offset, None)):
         if time.monotonic() >= deadline:
             return
+        if asked == 0 or one_question_visitors:
+            client = Client(url, verbose=False)
+            with run.lock:
+                run.sessions += 1
         sent = time.monotonic()
         try:
             _, messages, sources, _ = client.submit(question, [], api_name="/ask").result(timeout=REQUEST_TIMEOUT)
@@ -175,6 +186,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=5.0, help="how long to ask and update (default 5)")
     parser.add_argument("--sessions", type=int, default=8, help="concurrent chat sessions (default 8)")
+    parser.add_argument("--churn", type=int, default=4,
+                        help="of those sessions, how many are replaced by a new visitor after every question "
+                             "(default 4; the others keep one long conversation)")
     parser.add_argument("--pause", type=float, default=5.0, help="seconds between updates (default 5)")
     args = parser.parse_args()
 
@@ -216,7 +230,7 @@ def soak(app: subprocess.Popen, url: str, questions: list[str], corpus: Path, in
     Client(url, verbose=False).predict(questions[0], [], api_name="/ask")
     memory = [resident_mb(app.pid)]
     deadline = time.monotonic() + 60 * args.minutes
-    threads = [threading.Thread(target=ask, args=(url, questions, i * 7, deadline, run))
+    threads = [threading.Thread(target=ask, args=(url, questions, i * 7, i < args.churn, deadline, run))
                for i in range(args.sessions)]
     threads.append(threading.Thread(target=update_repeatedly, args=(corpus, index, deadline, args.pause, run)))
     for thread in threads:
@@ -232,7 +246,8 @@ def soak(app: subprocess.Popen, url: str, questions: list[str], corpus: Path, in
     problems, served = check_sources(run)
     latencies = [1000 * (r.received - r.sent) for r in run.replies]
     return {
-        "minutes": args.minutes, "sessions": args.sessions,
+        "minutes": args.minutes, "sessions": args.sessions, "sessions_opened": run.sessions,
+        "max_sessions": Settings.load().max_sessions,
         "questions_answered": len(run.replies), "errors": len(run.errors), "error_examples": run.errors[:5],
         "answers_with_sources": sum(bool(r.passages) for r in run.replies),
         "sources_not_in_a_current_version": len(problems), "source_problems": problems[:5],
@@ -241,14 +256,16 @@ def soak(app: subprocess.Popen, url: str, questions: list[str], corpus: Path, in
         "notice_answers": sum(r.question == NOTICE_QUESTION for r in run.replies),
         "latency_ms": {"median": round(statistics.median(latencies), 1) if latencies else None,
                        "p95": round(percentile(latencies, 0.95), 1) if latencies else None},
-        "rss_mb": {"after_warm_up": memory[0]["VmRSS"], "end": memory[-1]["VmRSS"], "peak": memory[-1]["VmHWM"]},
+        "rss_mb": {"after_warm_up": memory[0]["VmRSS"], "half_time": memory[len(memory) // 2]["VmRSS"],
+                   "end": memory[-1]["VmRSS"], "peak": memory[-1]["VmHWM"]},
         "rss_samples_mb": [m["VmRSS"] for m in memory],
         "update_log": run.updates,
     }
 
 
 def report(result: dict) -> None:
-    rows = [("minutes, sessions", f"{result['minutes']:g}, {result['sessions']}"),
+    rows = [("minutes, concurrent sessions", f"{result['minutes']:g}, {result['sessions']}"),
+            ("sessions opened (the app keeps)", f"{result['sessions_opened']} ({result['max_sessions']})"),
             ("questions answered", result["questions_answered"]),
             ("failed requests", result["errors"]),
             ("answers with sources (checked)", result["answers_with_sources"]),
@@ -256,8 +273,8 @@ def report(result: dict) -> None:
             ("updates (failed)", f"{result['updates']} ({result['updates_failed']})"),
             ("versions written / answered from", f"{result['versions_written']} / {result['versions_answered_from']}"),
             ("latency median / p95 ms", f"{result['latency_ms']['median']} / {result['latency_ms']['p95']}"),
-            ("app memory after warm-up / end / peak MB",
-             f"{result['rss_mb']['after_warm_up']} / {result['rss_mb']['end']} / {result['rss_mb']['peak']}"),
+            ("app memory after warm-up / half-time / end / peak MB",
+             " / ".join(str(result["rss_mb"][key]) for key in ("after_warm_up", "half_time", "end", "peak"))),
             ("tracebacks in the app's log", result["app_tracebacks"])]
     problems = result["error_examples"] + result["source_problems"] + result["app_log_warnings"]
     write_result("soak", result, "\n".join(["| soak | |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows),
