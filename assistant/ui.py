@@ -22,6 +22,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
+from gradio.utils import LRUCache  # noqa: E402
 
 from .access import AdminAccess  # noqa: E402
 from .datatypes import Answer, Citation  # noqa: E402
@@ -250,6 +251,19 @@ def theme() -> gr.themes.Base:
                              font_mono=[gr.themes.Font("ui-monospace"), "monospace"])
 
 
+class RecentSessions(LRUCache):
+    """Gradio's per-session message queues, dropping the least recently *used* session. Gradio
+    6.31's ``LRUCache`` drops the oldest *created* one (reading does not count as use), so after
+    2000 newer visitors the answer in flight of a long conversation failed (benchmarks/soak.py)."""
+
+    def __getitem__(self, key):
+        self.move_to_end(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+
 def serve(settings: Settings, kb: KnowledgeBase, host: str | None = None, port: int | None = None,
           block: bool = True) -> gr.Blocks:
     """Start the chat and block (``block=False``: return the running app, for tests); the model
@@ -258,6 +272,9 @@ def serve(settings: Settings, kb: KnowledgeBase, host: str | None = None, port: 
     live = LiveAssistant(Assistant(settings, kb))
     app = build_app(live.get(), settings, live.get, live.reload)
     app.queue(default_concurrency_limit=settings.workers, max_size=settings.queue_size)
+    queues = getattr(app._queue, "pending_messages_per_session", None)
+    if type(queues) is LRUCache:
+        app._queue.pending_messages_per_session = RecentSessions(queues.max_size)
     app.launch(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS,
                js=JS, footer_links=[], ssr_mode=False, show_error=False, quiet=not block,
                max_file_size=MAX_UPLOAD_BYTES, state_session_capacity=settings.max_sessions,

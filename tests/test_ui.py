@@ -8,8 +8,8 @@ import pytest
 from gradio_client import Client
 
 from assistant.datatypes import Answer, Chunk, Citation, DocumentMeta
-from assistant.ui import (FeedbackLog, answer_markdown, documents_html, escape_markdown, kept_turn, serve,
-                          source_html)
+from assistant.ui import (FeedbackLog, RecentSessions, answer_markdown, documents_html, escape_markdown, kept_turn,
+                          serve, source_html)
 from conftest import session_components
 
 HOSTILE = '<img src=x onerror=alert(1)> ![x](http://example.invalid/x.png) <script>alert(2)</script> **fett**'
@@ -104,3 +104,15 @@ def test_the_app_keeps_at_most_max_sessions_and_drops_the_least_recently_used(se
     for client in (first, second, first, third):
         ask(client, "Wann wurde RuhrFutur gegründet?")
     assert list(app.state_holder.session_data) == [first.session_hash, third.session_hash]
+
+
+def test_the_session_whose_answers_are_being_read_keeps_its_message_queue(served):
+    app, url = served
+    queues = app._queue.pending_messages_per_session
+    assert isinstance(queues, RecentSessions)
+    recent = RecentSessions(2)
+    recent["long conversation"] = "its queue"
+    recent["visitor 1"] = "q1"
+    assert recent.get("long conversation") == "its queue"  # the open answer stream reads it
+    recent["visitor 2"] = "q2"
+    assert list(recent) == ["long conversation", "visitor 2"]
