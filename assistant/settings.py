@@ -69,8 +69,9 @@ class Settings:
     workers: int = 2
     queue_size: int = 256
     # Visitor sessions whose conversation the server keeps; beyond that the least recently used
-    # one is dropped (its next question starts a new conversation). Each costs about 25-80 KB
-    # (Gradio keeps a copy of the page's components per session), so this bounds the app's memory.
+    # one is dropped (its next question starts a new conversation). Each costs about 25-90 KB
+    # (Gradio keeps a copy of the page's components per session; benchmarks/soak.py), so this
+    # bounds the app's memory.
     max_sessions: int = 1000
     feedback_file: Path = PROJECT_DIR / "var" / "feedback.jsonl"
     # Admin tab (upload, remove, update, feedback): shown only when a password is set, e.g. via
