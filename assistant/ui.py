@@ -254,7 +254,17 @@ def theme() -> gr.themes.Base:
 class RecentSessions(LRUCache):
     """Gradio's per-session message queues, dropping the least recently *used* session. Gradio
     6.31's ``LRUCache`` drops the oldest *created* one (reading does not count as use), so after
-    2000 newer visitors the answer in flight of a long conversation failed (benchmarks/soak.py)."""
+    2000 newer visitors the answer in flight of a long conversation failed (benchmarks/soak.py).
+    ``forget`` is called with each dropped session, to drop what else is kept for it."""
+
+    def __init__(self, max_size: int, forget: Callable[[str], None] = lambda session: None):
+        super().__init__(max_size)
+        self.forget = forget
+
+    def popitem(self, last: bool = True):
+        session, queue = super().popitem(last)
+        self.forget(session)
+        return session, queue
 
     def __getitem__(self, key):
         self.move_to_end(key)
@@ -273,8 +283,12 @@ def serve(settings: Settings, kb: KnowledgeBase, host: str | None = None, port: 
     app = build_app(live.get(), settings, live.get, live.reload)
     app.queue(default_concurrency_limit=settings.workers, max_size=settings.queue_size)
     queues = getattr(app._queue, "pending_messages_per_session", None)
-    if type(queues) is LRUCache:
-        app._queue.pending_messages_per_session = RecentSessions(queues.max_size)
+    events = getattr(app._queue, "pending_event_ids_session", None)
+    if type(queues) is LRUCache and isinstance(events, dict):
+        def forget(session: str) -> None:  # Gradio keeps an empty set per finished session forever
+            if not events.get(session):
+                events.pop(session, None)
+        app._queue.pending_messages_per_session = RecentSessions(queues.max_size, forget)
     app.launch(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS,
                js=JS, footer_links=[], ssr_mode=False, show_error=False, quiet=not block,
                max_file_size=MAX_UPLOAD_BYTES, state_session_capacity=settings.max_sessions,

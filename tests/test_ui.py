@@ -110,9 +110,23 @@ def test_the_session_whose_answers_are_being_read_keeps_its_message_queue(served
     app, url = served
     queues = app._queue.pending_messages_per_session
     assert isinstance(queues, RecentSessions)
-    recent = RecentSessions(2)
+    forgotten = []
+    recent = RecentSessions(2, forgotten.append)
     recent["long conversation"] = "its queue"
     recent["visitor 1"] = "q1"
     assert recent.get("long conversation") == "its queue"  # the open answer stream reads it
     recent["visitor 2"] = "q2"
-    assert list(recent) == ["long conversation", "visitor 2"]
+    assert list(recent) == ["long conversation", "visitor 2"] and forgotten == ["visitor 1"]
+
+
+def test_finished_sessions_leave_nothing_behind_once_their_queue_is_dropped(served):
+    app, url = served
+    queue = app._queue
+    queue.pending_messages_per_session.clear()  # the sessions of earlier tests are finished
+    queue.pending_messages_per_session.max_size = 2
+    visitors = [Client(url, verbose=False) for _ in range(4)]
+    for visitor in visitors:
+        ask(visitor, "Wann wurde RuhrFutur gegründet?")
+    kept = [visitor.session_hash for visitor in visitors[-2:]]
+    assert list(queue.pending_messages_per_session) == kept
+    assert not {visitor.session_hash for visitor in visitors[:2]} & set(queue.pending_event_ids_session)
