@@ -57,6 +57,17 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Unit:
+    """An answer candidate inside a chunk, by offsets into the document: a sentence (with the
+    headings above it), a contact block, or one person of a photo caption. ``context`` is what the
+    unit needs to be understood on its own (a caption's "Auf dem Foto (v.l.n.r.):")."""
+
+    start: int
+    end: int
+    context: str = ""
+
+
+@dataclass(frozen=True)
 class Chunk:
     """A passage of a document: ``text == document.text[start:end]``, exactly as in the source."""
 
@@ -67,12 +78,15 @@ class Chunk:
     end: int
     page: int | None
     meta: DocumentMeta = field(default_factory=DocumentMeta)
-    # Sentences and blocks (contact lines with their heading) inside the chunk, as offsets into
-    # the document: the candidates an answer is composed from.
-    units: tuple[tuple[int, int], ...] = ()
+    # The answer candidates inside the chunk (sentences, contact blocks, caption entries).
+    units: tuple[Unit, ...] = ()
+
+    def unit_text(self, unit: Unit) -> str:
+        """The unit's text exactly as in the source."""
+        return self.text[unit.start - self.start:unit.end - self.start]
 
     def unit_texts(self) -> list[str]:
-        return [self.text[a - self.start:b - self.start] for a, b in self.units]
+        return [self.unit_text(unit) for unit in self.units]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,7 +96,7 @@ class Chunk:
             "start": self.start,
             "end": self.end,
             "page": self.page,
-            "units": [list(span) for span in self.units],
+            "units": [[u.start, u.end, u.context] if u.context else [u.start, u.end] for u in self.units],
         }
 
 
@@ -103,6 +117,7 @@ class Citation:
     n: int
     chunk: Chunk
     highlights: tuple[tuple[int, int], ...] = ()  # spans of chunk.text that the answer quotes
+    values: tuple[tuple[int, int], ...] = ()  # spans of chunk.text holding the asked date, number, contact
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,3 +139,4 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     related: tuple[Citation, ...] = ()  # "Vielleicht hilfreich" when nothing answers
     notice: str = ""  # e.g. that the language model failed and the extractive answer is shown
+    marks: tuple[tuple[int, int], ...] = ()  # spans of text holding the asked date, number, contact

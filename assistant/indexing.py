@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .chunking import chunk_document
-from .datatypes import Chunk, Document, DocumentMeta
+from .datatypes import Chunk, Document, DocumentMeta, Unit
 from .embedding import Embedder, model_id_for
 from .lexical import LexicalIndex
 from .settings import Settings
@@ -38,7 +38,7 @@ from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: units with kinds and context (captions split, page furniture not a unit)
 CURRENT_FILE = "CURRENT"
 VERSIONS_DIR = "versions"
 MANIFEST_FILE = "manifest.json"
@@ -137,6 +137,14 @@ class KnowledgeBase:
         np.maximum.at(best, np.repeat(np.arange(len(positions)), counts), self.vectors[rows] @ query_vector)
         return best
 
+    def terms(self, text: str) -> list[str]:
+        """``text`` analysed as the index analysed its texts (stems and compound parts)."""
+        return self.lexical.analyzer.terms(text)
+
+    def term_weights(self, terms: Sequence[str]) -> np.ndarray:
+        """The idf weight of each term in this index (a term no passage contains gets the highest)."""
+        return self.lexical.idf(list(terms)) if len(terms) else np.zeros(0)
+
     def lexical_scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for ``query``."""
         return self.lexical.scores(query)
@@ -164,7 +172,7 @@ class KnowledgeBase:
         """Every embedded text (chunks with their title, then units) and its vector."""
         texts = [retrieval_text(c) for c in self.chunks]
         if len(self.vectors) > len(self.chunks):
-            texts += [text for chunk in self.chunks for text in chunk.unit_texts()]
+            texts += [text for chunk in self.chunks for text in unit_retrieval_texts(chunk)]
         return dict(zip(texts, self.vectors))
 
     def document_text(self, document: str) -> str:
@@ -183,6 +191,12 @@ class KnowledgeBase:
 def retrieval_text(chunk: Chunk) -> str:
     """What is embedded and BM25-indexed for a chunk: its document title, then the chunk itself."""
     return f"{chunk.meta.title}\n{chunk.text}" if chunk.meta.title else chunk.text
+
+
+def unit_retrieval_texts(chunk: Chunk) -> list[str]:
+    """What is embedded for each unit of a chunk: its context (a caption's lead), then the unit."""
+    return [f"{unit.context} {chunk.unit_text(unit)}" if unit.context else chunk.unit_text(unit)
+            for unit in chunk.units]
 
 
 def settings_record(settings: Settings) -> dict[str, Any]:
@@ -207,7 +221,7 @@ def build_knowledge_base(documents: Sequence[Document], embedder: Embedder, sett
               for chunk in chunk_document(document, settings.chunk_size, settings.chunk_overlap)]
     texts = [retrieval_text(chunk) for chunk in chunks]
     if settings.unit_vectors:
-        texts += [text for chunk in chunks for text in chunk.unit_texts()]
+        texts += [text for chunk in chunks for text in unit_retrieval_texts(chunk)]
     known = previous.vectors_by_text() if previous is not None else {}
     vectors, embedded = embed_unique(embedder, texts, progress, known)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -392,7 +406,7 @@ def load_version(path: Path) -> KnowledgeBase:
         with (path / "chunks.jsonl").open(encoding="utf-8") as handle:
             for line in handle:
                 record = json.loads(line)
-                record["units"] = tuple(tuple(span) for span in record.get("units", ()))
+                record["units"] = tuple(Unit(*span) for span in record.get("units", ()))
                 chunks.append(Chunk(meta=metas[record["document"]], **record))
         vectors = np.load(path / "vectors.npy")
         vector_index = VectorIndex.load(path / "vectors.faiss")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.chunking import blocks, chunk_document, sentences, units
+from assistant.chunking import blocks, caption_entries, chunk_document, is_furniture, sentences, units
 from assistant.datatypes import Chunk, Document, DocumentMeta
 from assistant.loading import load_corpus, load_file
 
@@ -63,14 +63,13 @@ def check_chunks(document: Document, chunks: list[Chunk], size: int, overlap: in
         assert chunk.text == text[chunk.start:chunk.end]
         assert chunk.text.strip(), chunk
         assert chunk.text == chunk.text.strip()
-        assert chunk.units, chunk
-        assert chunk.units[0][0] == chunk.start and chunk.units[-1][1] == chunk.end
-        assert chunk.unit_texts() == [text[a:b] for a, b in chunk.units]  # what an answer quotes is the source
-        for a, b in chunk.units:
-            assert chunk.start <= a < b <= chunk.end
-            assert text[a:b].strip()
-        assert [a for a, _ in chunk.units] == sorted(a for a, _ in chunk.units)
-        assert len(chunk.text) <= size or len(chunk.units) == 1, (len(chunk.text), chunk.units)
+        assert chunk.unit_texts() == [text[u.start:u.end] for u in chunk.units]  # what an answer quotes is the source
+        for unit in chunk.units:
+            assert chunk.start <= unit.start < unit.end <= chunk.end
+            assert text[unit.start:unit.end].strip()
+            assert not is_furniture(text[unit.start:unit.end])
+        assert [u.start for u in chunk.units] == sorted(u.start for u in chunk.units)
+        assert len(chunk.text) <= size or len(chunk.units) <= 1, (len(chunk.text), chunk.units)
         assert chunk.page == document.page_at(chunk.start)
         assert chunk.meta == document.meta
     for previous, following in zip(chunks, chunks[1:]):
@@ -243,9 +242,79 @@ def test_heading_is_kept_with_the_following_sentence():
     ]
 
 
-def test_trailing_heading_is_its_own_unit():
+def test_trailing_heading_is_its_own_unit_but_not_an_answer():
     text = "Ein ganzer Satz steht hier.\nKontakt"
-    assert _texts(text, units(text)) == ["Ein ganzer Satz steht hier.", "Kontakt"]
+    found = units(text)
+    assert _texts(text, found) == ["Ein ganzer Satz steht hier.", "Kontakt"]
+    assert [u.kind for u in found] == ["sentence", "heading"]
+    assert [text[u.start:u.end] for u in chunk_document(Document("x.txt", text))[0].units] == \
+        ["Ein ganzer Satz steht hier."]
+
+
+CAPTION = ("Auf dem Foto (v.l.n.r.): Reinhard Paß (damaliger OB Essen), Frank Baranowski (damaliger OB "
+           "Gelsenkirchen), Dagmar Mühlenfeld (damalige OB Mülheim) und Udo Mager (damals Wirtschaftsförderung "
+           "der Stadt Dortmund).")
+
+
+def test_photo_caption_becomes_one_unit_per_person_with_its_lead():
+    text = "Die Stadtspitzen trafen sich in Gelsenkirchen.\n\n" + CAPTION
+    found = [u for u in units(text) if u.kind == "caption"]
+    assert [t.rstrip(",;") for t in _texts(text, found)] == ["Reinhard Paß (damaliger OB Essen)", "Frank Baranowski (damaliger OB Gelsenkirchen)",
+                                   "Dagmar Mühlenfeld (damalige OB Mülheim)",
+                                   "Udo Mager (damals Wirtschaftsförderung der Stadt Dortmund)."]
+    assert {u.context for u in found} == {"Auf dem Foto (v.l.n.r.):"}
+    chunk = chunk_document(Document("foto.txt", text))[0]
+    assert chunk.text == text  # the lead and the separators stay in the passage
+    assert "Reinhard Paß (damaliger OB Essen)," in chunk.unit_texts()
+
+
+@pytest.mark.parametrize("caption, people", [
+    ("Abgebildet v. l. n. r.: Linnéa Oldenburg, Sachgebietsleiterin Bildung Kreis Unna; Joela Dukat, "
+     "Programmkoordination RuhrFutur gGmbH; Manfred Walhorn.",
+     ["Linnéa Oldenburg, Sachgebietsleiterin Bildung Kreis Unna", "Joela Dukat, Programmkoordination RuhrFutur gGmbH",
+      "Manfred Walhorn."]),
+    ("Von links nach rechts: Benjamin Fricke (Initiativkreis Ruhr GmbH), Julia Kalinowski (RAG Stiftung),\n"
+     "Dr. Phillip Zimmermann (Evonik Industries AG)",
+     ["Benjamin Fricke (Initiativkreis Ruhr GmbH)", "Julia Kalinowski (RAG Stiftung)",
+      "Dr. Phillip Zimmermann (Evonik Industries AG)"]),
+])
+def test_caption_styles(caption: str, people: list[str]):
+    entries = [u for u in caption_entries(caption, 0, len(caption)) if u.kind == "caption"]
+    assert [caption[u.start:u.end].rstrip(",;") for u in entries] == people
+
+
+def test_a_sentence_is_not_a_caption():
+    text = "Auf dem Foto ist der Rhein zu sehen, im Hintergrund (rechts) die Brücke."
+    assert caption_entries(text, 0, len(text)) == []
+    assert [u.kind for u in units(text)] == ["sentence"]
+
+
+@pytest.mark.parametrize("line", [
+    "© Copyright", "© Iris Hofmann-Stadt Mülheim | Stadt Mülheim an der Ruhr", "Bild vergrößern: Foto Sara Halilovic",
+    "Weitere Informationen", "Weitere Informationen & ausführliche Dokumentation der Veranstaltung", "Downloads",
+    "Seite teilen", "Zur Pressemitteilung", "Das könnte Sie auch interessieren",
+    "ein Gruppenfoto, auf dem vier Männer und drei Frauen zu sehen sind.",
+])
+def test_page_furniture_is_recognised(line: str):
+    assert is_furniture(line)
+
+
+@pytest.mark.parametrize("line", [
+    "Weitere Informationen gibt es in einem Interview mit dem Geschäftsführer der Stiftung, Bernd Kreuzinger.",
+    "Die Stadt lädt ein.", "Ein Foto der Veranstaltung zeigt die Gäste.",
+])
+def test_sentences_are_not_furniture(line: str):
+    assert not is_furniture(line)
+
+
+def test_furniture_stays_in_the_passage_but_is_never_an_answer_unit():
+    text = ("Die Stadt Essen tritt der Initiative bei.\n"
+            "Bild vergrößern: Kooperationsvereinbarung (2) Foto Sara Halilovic - Kreis Unna\n"
+            "© © Copyright\nSara Halilovic Kreis Unna\n\n"
+            "Der Kreis Unna folgt im Mai.\n\nDownloads\n\nEinladungsschreiben\nProgramm der Tagung\n\nSeite teilen")
+    chunks = chunk_document(Document("x.txt", text), size=2000)
+    assert len(chunks) == 1 and "Bild vergrößern" in chunks[0].text
+    assert chunks[0].unit_texts() == ["Die Stadt Essen tritt der Initiative bei.", "Der Kreis Unna folgt im Mai."]
 
 
 def test_contact_lines_keep_their_name():
@@ -277,7 +346,7 @@ def test_corpus_chunks_overlap_when_units_are_short(corpus_documents: list[Docum
     assert overlapping  # the short contact units are repeated at the start of the next passage
     for previous, following in overlapping:
         # the overlap is made of whole units of the previous passage
-        assert following.units[0] in previous.units
+        assert following.units[0] in previous.units or following.units[0].start >= previous.end
 
 
 def test_long_text_without_punctuation_is_cut_at_spaces():
@@ -318,7 +387,7 @@ def test_pages_are_never_mixed():
         for chunk in chunks:
             assert chunk.end <= n or chunk.start >= n, chunk
             assert chunk.page == (1 if chunk.end <= n else 2)
-            assert all((b <= n) == (chunk.page == 1) for _, b in chunk.units)
+            assert all((u.end <= n) == (chunk.page == 1) for u in chunk.units)
         # with room for everything, one passage per page
         if size == 1000:
             assert [chunk.text for chunk in chunks] == [page_one, page_two]
