@@ -1,202 +1,291 @@
-"""Compose a short, cited answer from retrieved passages, or say that the documents do not answer.
+"""Answer with the one unit of the documents that says it, or say that the documents do not.
 
-No language model is needed: the candidates are the sentences and blocks ("units") of the best
-passages, whose vectors were computed at build time. Each is scored by
+No language model is needed. The candidates are the units of the best passages (sentences,
+contact blocks, single people of photo captions; never page furniture), each described by the
+features of ``features.py``; the learnt ``AnswerModel`` gives each the probability that it
+answers the question. The best candidate is the answer when that probability reaches the
+model's threshold; below it the assistant says that the documents do not answer and offers the
+closest passages only as "Vielleicht hilfreich".
 
-* its similarity to the question (multilingual-e5, so English questions match German text),
-* the share of the question's stemmed terms it contains, weighted by rarity (idf),
-* whether it holds what the question asks for (a date for "wann", a number for "wie viele",
-  a person for "wer", an e-mail address or phone number for "wie erreiche ich", ...),
-* the rank of its passage.
+Around that decision, rules that a citizen would expect:
 
-The best one to three units become the answer, each followed by its citation number. A
-contact block (role, organisation, name and e-mail) is one unit, so "wer"-questions get the
-person with their contact. The "not found" decision looks at how well the best passage covers
-the question's rare terms and how similar the best unit is; the thresholds are chosen in
-``benchmarks/refusal.py`` from the dev questions and questions the documents cannot answer.
+* **One fact per answer.** One unit, followed by its citation number. A second (and third) only
+  when it completes the first: the items of a list the first introduces or belongs to, when the
+  question asks for several things; the contact block of the person the first names, when the
+  question asks who or how to reach someone; the sentence a first sentence refers back to ("Er
+  ...", "Dennoch ...") when that is where the question's names are.
+* **Say what is missing.** Asked for someone's phone number where the documents give only an
+  e-mail address, the answer says so and gives the address ("Eine Telefonnummer ist nicht
+  angegeben; E-Mail: ..."); where they name the person but give no contact at all, it says that.
+* **Newer wins.** When two documents disagree on the asked fact (a count, a date, a name), the
+  answer comes from the newer document and shows its date.
+* **Values marked.** For questions that want a date, number, e-mail address or phone number, the
+  value is marked in the answer (``Answer.marks``) and in the source (``Citation.values``).
+
+English questions cannot be matched word by word against German documents, so for them the
+decision rests on the multilingual similarity (``min_similarity_english``) of units that name the
+question's names.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .analysis import Analyzer
-from .chunking import BULLET, is_contact, is_heading
-from .datatypes import Answer, Citation, Hit
-from .indexing import KnowledgeBase
-from .questions import FRAME_WORDS, STRICT_KINDS, Question, has_answer_type
+from .answer_model import AnswerModel
+from .chunking import BULLET, blocks, is_contact, is_heading
+from .datatypes import Answer, Chunk, Citation, Hit, Unit
+from .features import FEATURES, REFERS_BACK, AnswerIndex, Candidate, coverage, feature_matrix, gather_candidates, query_terms
+from .questions import ATTRIBUTE_NAMES, EMAIL, LEADS, PERSON, ROLE, STRICT_KINDS, Question, answer_values, attribute_values
 
-SENTENCE_END = re.compile(r"[.!?…][\"'»«“”)]*$")
 NOT_FOUND = ("Dazu finden sich in den Dokumenten keine Angaben. Bitte formulieren Sie die Frage anders "
              "oder wenden Sie sich an die genannten Ansprechpersonen.")
 NOT_FOUND_EN = "Die Dokumente enthalten dazu keine Angaben. (The documents do not answer this question.)"
+MARKDOWN_LINK = re.compile(r"\[([^\]\n]+)\]\([^)\s]*\)")
+MAX_UNITS = 3
+NEWER_WITHIN = 0.2  # a newer document's candidate this close in probability replaces a conflicting older one
 
 
 @dataclass(frozen=True)
 class AnswerSettings:
     passages: int = 5  # passages whose units are candidates
-    max_sentences: int = 3
-    keep_within: float = 0.6  # further sentences must score this share of the best one
-    # Chosen by benchmarks/refusal.py (README, "Not found"):
-    min_coverage: float = 0.2  # idf-weighted share of the question's terms the first passages contain
-    min_similarity: float = 0.83  # e5 similarity the best sentence must reach
-    min_similarity_english: float = 0.83  # English questions: no lexical evidence, so similarity alone
+    # English questions: the best unit's multilingual similarity must reach this (there are no
+    # German words to match); chosen in benchmarks/refusal.py on the dev questions.
+    min_similarity_english: float = 0.83
 
 
 @dataclass(frozen=True)
-class Candidate:
-    hit: int  # index into the hits
-    start: int  # offsets into the document
-    end: int
-    text: str
-    similarity: float
-    coverage: float
-    typed: bool
-    score: float
+class Choice:
+    """A unit chosen for the answer, and where it comes from."""
+
+    candidate: Candidate
+    chunk: Chunk
+    note: str = ""  # said after the citation, e.g. the newer document's date
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """How strongly the best passage supports an answer; the not-found decision reads this."""
+@dataclass
+class _Table:
+    """The candidates of one question with their features and probabilities."""
 
-    coverage: float
-    similarity: float
+    candidates: list[Candidate]
+    matrix: np.ndarray
+    probabilities: np.ndarray
+    hits: Sequence[Hit]
+    order: list[int] = field(default_factory=list)
 
-
-def compose_answer(question: Question, hits: list[Hit], kb: KnowledgeBase, query_vector: np.ndarray,
-                   settings: AnswerSettings = AnswerSettings()) -> Answer:
-    """The extractive answer for ``question`` from ``hits`` (best first)."""
-    hits = hits[:settings.passages]
-    candidates = score_candidates(question, hits, kb, query_vector)
-    evidence = measure_evidence(question, hits, candidates, kb)
-    if not candidates or not is_answerable(question, evidence, settings):
-        related = tuple(Citation(n, hit.chunk) for n, hit in enumerate(hits[:3], start=1))
-        return Answer(NOT_FOUND_EN if question.language == "en" else NOT_FOUND, False, (), related)
-    chosen = select(candidates, settings)
-    return cite(chosen, hits)
+    def __post_init__(self) -> None:
+        self.order = [int(i) for i in np.argsort(-self.probabilities, kind="stable")]
 
 
-def content_terms(question: Question, kb: KnowledgeBase) -> tuple[list[str], np.ndarray]:
-    """The question's stemmed terms, without words that only name the kind of answer wanted, and
-    their idf weights."""
-    analyzer = kb.lexical.analyzer
-    frame = _frame_terms(analyzer)
-    terms = [t for t in dict.fromkeys(analyzer.terms(question.text)) if t not in frame]
-    return terms, kb.lexical.idf(terms) if terms else np.zeros(0)
-
-
-@lru_cache(maxsize=8)
-def _frame_terms(analyzer: Analyzer) -> frozenset[str]:
-    return frozenset(t for word in FRAME_WORDS for t in analyzer.terms(word))
-
-
-def score_candidates(question: Question, hits: list[Hit], kb: KnowledgeBase,
-                     query_vector: np.ndarray) -> list[Candidate]:
-    analyzer = kb.lexical.analyzer
-    terms, weights = content_terms(question, kb)
-    raw = []
-    for index, hit in enumerate(hits):
-        chunk = hit.chunk
-        similarities = kb.unit_similarities(hit.position, query_vector) if hit.position >= 0 else np.zeros(0)
-        for unit_number, (start, end) in enumerate(chunk.units):
-            text = chunk.text[start - chunk.start:end - chunk.start]
-            similarity = float(similarities[unit_number]) if unit_number < len(similarities) else 0.0
-            raw.append((index, start, end, text, similarity, _coverage(terms, weights, analyzer.terms(text)),
-                        question.kind != "other" and has_answer_type(text, question.kind)))
-    if not raw:
-        return []
-    similarities = np.array([r[4] for r in raw])
-    low, high = float(similarities.min()), float(similarities.max())
-    english = question.language == "en"
-    candidates = []
-    for index, start, end, text, similarity, coverage, typed in raw:
-        relative = (similarity - low) / (high - low) if high > low else 1.0
-        lexical = 0.0 if english else coverage
-        score = 0.45 * relative + 0.35 * lexical + 0.2 * typed + 0.1 / (1 + index)
-        if is_label_list(text):
-            score *= 0.75
-        if question.kind in STRICT_KINDS and not typed:
-            score *= 0.5  # a "wann" answer without a date, a "wie viele" without a number ...
-        candidates.append(Candidate(index, start, end, text, similarity, coverage, typed, score))
-    return sorted(candidates, key=lambda c: -c.score)
-
-
-def is_label_list(text: str) -> bool:
-    """Several lines, none a sentence, bullet or contact line: a download list or navigation,
-    which seldom answers a question even when it repeats its words."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return len(lines) > 1 and not any(SENTENCE_END.search(line) or BULLET.match(line) or is_contact(line)
-                                      for line in lines)
-
-
-def _coverage(terms: list[str], weights: np.ndarray, found_terms: list[str]) -> float:
-    if not terms:
-        return 0.0
-    present = set(found_terms)
-    total = float(weights.sum())
-    return float(sum(w for t, w in zip(terms, weights) if t in present)) / total if total else 0.0
-
-
-def measure_evidence(question: Question, hits: list[Hit], candidates: list[Candidate], kb: KnowledgeBase) -> Evidence:
-    if not hits or not candidates:
-        return Evidence(0.0, 0.0)
-    analyzer = kb.lexical.analyzer
-    terms, weights = content_terms(question, kb)
-    # Together, the first three passages must contain the question's rare terms: a date and the
-    # event it belongs to may sit in neighbouring passages.
-    coverage = _coverage(terms, weights, [t for hit in hits[:3] for t in analyzer.terms(hit.chunk.text)])
-    return Evidence(coverage, max(c.similarity for c in candidates))
-
-
-def is_answerable(question: Question, evidence: Evidence, settings: AnswerSettings) -> bool:
+def compose_answer(question: Question, hits: Sequence[Hit], index: AnswerIndex, query_vector: np.ndarray,
+                   model: AnswerModel, settings: AnswerSettings = AnswerSettings()) -> Answer:
+    """The answer to ``question`` from ``hits`` (best first), or the reason there is none."""
+    hits = list(hits[:settings.passages])
+    candidates = candidates_for(question, hits, index, query_vector)
+    if not candidates:
+        return refusal(question, hits)
+    matrix = feature_matrix(question, candidates, hits, index, query_vector)
     if question.language == "en":
-        return evidence.similarity >= settings.min_similarity_english
-    return evidence.coverage >= settings.min_coverage and evidence.similarity >= settings.min_similarity
+        # No German words to match: the similarity decides, among units that name every name of
+        # the question ("RuhrFutur", "Benjamin Fricke"), which are written alike in both languages.
+        names = matrix[:, FEATURES.index("entity_coverage_window")] >= 1.0
+        table = _Table(candidates, matrix, np.where(names, matrix[:, FEATURES.index("similarity")], -1.0), hits)
+        best = table.order[0]
+        if table.probabilities[best] < settings.min_similarity_english:
+            return refusal(question, hits)
+    else:
+        table = _Table(candidates, matrix, model.probabilities(matrix), hits)
+        best = table.order[0]
+        if question.attribute:
+            return _attribute_answer(question, table, index, model.threshold) or refusal(question, hits)
+        if table.probabilities[best] < model.threshold:
+            return refusal(question, hits)
+        best = _newer(question, table, best, model.threshold)
+    return cite(question, _complete(question, table, best))
 
 
-def select(candidates: list[Candidate], settings: AnswerSettings) -> list[Candidate]:
-    """The best candidate, and up to ``max_sentences - 1`` more that score nearly as well and say
-    something else."""
-    best = candidates[0]
-    chosen = [best]
-    seen = {_normalise(best.text)}
-    for candidate in candidates[1:]:
-        if len(chosen) == settings.max_sentences or candidate.score < settings.keep_within * best.score:
+def candidates_for(question: Question, hits: Sequence[Hit], index: AnswerIndex,
+                   query_vector: np.ndarray) -> list[Candidate]:
+    """The units of the hits that can answer the question at all: a date question is not
+    answered by a text without a date, nor a "wie viele" question without a count, a price
+    question without an amount, a contact question without a contact detail, nor "Wer ist der
+    Vorstandsvorsitzende ...?" by a text that names no such role. (A question for someone's phone
+    number keeps every unit: where the number is missing, the answer says so.)"""
+    candidates = gather_candidates(hits, index, query_vector)
+    if question.kind in STRICT_KINDS and not question.attribute:
+        candidates = [c for c in candidates if answer_values(c.text, question.kind)]
+    if question.kind == "person" and (ROLE.search(question.text) or LEADS.search(question.text)):
+        role = [t for t in query_terms(question, index) if t.focus]
+        candidates = [c for c in candidates if not role or
+                      coverage(role, set(index.terms(f"{c.unit.context}\n{c.text}")))[0] > 0]
+    return candidates
+
+
+def refusal(question: Question, hits: Sequence[Hit], text: str = "") -> Answer:
+    """"Not in the documents", with the closest passages as "Vielleicht hilfreich"."""
+    related = tuple(Citation(n, hit.chunk) for n, hit in enumerate(hits[:3], start=1))
+    return Answer(text or (NOT_FOUND_EN if question.language == "en" else NOT_FOUND), False, (), related)
+
+
+def _newer(question: Question, table: _Table, best: int, threshold: float) -> int:
+    """``best``, or a candidate of a newer document that gives a different value for the asked fact
+    and is nearly as likely: documents disagree, and the newer one is taken to be right."""
+    chosen = table.candidates[best]
+    values = set(answer_values(chosen.text, question.kind))
+    date = table.hits[chosen.hit].chunk.meta.date
+    if not values or not date:
+        return best
+    for other in table.order:
+        candidate = table.candidates[other]
+        meta = table.hits[candidate.hit].chunk.meta
+        probability = table.probabilities[other]
+        if probability < max(threshold, table.probabilities[best] - NEWER_WITHIN):
             break
-        key = _normalise(candidate.text)
-        if key in seen or any(key in s or s in key for s in seen):
+        found = set(answer_values(candidate.text, question.kind))
+        if meta.date > date and found and not found & values and table.hits[candidate.hit].chunk.document != \
+                table.hits[chosen.hit].chunk.document:
+            return other
+    return best
+
+
+def _attribute_answer(question: Question, table: _Table, index: AnswerIndex, threshold: float) -> Answer | None:
+    """For "Wie lautet die Telefonnummer von X?": the unit about X that gives it; else what the
+    documents give about X instead, saying that the asked detail is missing. None if X is not found."""
+    wanted = ATTRIBUTE_NAMES[question.attribute]
+    terms = query_terms(question, index)
+    named = [t for t in terms if t.entity or t.noun]
+    for i in table.order:
+        candidate = table.candidates[i]
+        text = f"{candidate.unit.context}\n{candidate.text}"
+        if table.probabilities[i] >= threshold and attribute_values(candidate.text, question.attribute):
+            return cite(question, _complete(question, table, i))
+        about = coverage(named, set(index.terms(text)))[0] if named else 0.0
+        if about < 1.0 or not (PERSON.search(candidate.text) or is_contact(candidate.text)):
             continue
-        seen.add(key)
-        chosen.append(candidate)
-    return chosen
+        person = PERSON.search(candidate.text)
+        subject = person.group() if person else "dieser Stelle"
+        if attribute_values(candidate.text, question.attribute):
+            return cite(question, _complete(question, table, i))
+        given = [(name, values) for name, values in
+                 (("E-Mail", attribute_values(candidate.text, "email")),
+                  ("Telefon", attribute_values(candidate.text, "phone"))) if values]
+        if not given:
+            return refusal(question, table.hits, f"{wanted} von {subject} ist in den Dokumenten nicht angegeben.")
+        name, values = given[0]
+        answer = cite(question, [Choice(candidate, table.hits[candidate.hit].chunk)])
+        intro = f"{wanted} von {subject} ist in den Dokumenten nicht angegeben; {name}: "
+        number = re.search(r"\[\d+\]$", answer.text).group()
+        text = f"{intro}{values[0]} {number}"
+        return Answer(text, True, answer.citations, marks=_marks(text, [values[0]]))
+    return None
 
 
-def cite(chosen: list[Candidate], hits: list[Hit]) -> Answer:
-    """Answer text with [n] after each sentence; passages numbered in order of first use."""
-    numbers: dict[int, int] = {}
-    highlights: dict[int, list[tuple[int, int]]] = {}
+def _complete(question: Question, table: _Table, best: int) -> list[Choice]:
+    """The best unit, and the units that complete it (see the module docstring)."""
+    candidate = table.candidates[best]
+    chunk = table.hits[candidate.hit].chunk
+    texts = chunk.unit_texts()
+    chosen = [candidate.index]
+    if (question.wants_list and BULLET.match(candidate.text)) or _introduces_list(candidate.text, texts,
+                                                                                   candidate.index):
+        following = candidate.index + 1
+        while following < len(texts) and BULLET.match(texts[following]) and len(chosen) < MAX_UNITS:
+            chosen.append(following)
+            following += 1
+    elif (candidate.index > 0 and REFERS_BACK.match(candidate.text) and not answer_values(candidate.text, question.kind)
+          and answer_values(texts[candidate.index - 1], question.kind)):
+        chosen.insert(0, candidate.index - 1)  # "Dennoch gelang es ihnen, ..." after the sentence naming them
+    following = candidate.index + 1
+    if (question.kind == "person" and not PERSON.search(candidate.text) and following < len(texts)
+            and following not in chosen and is_contact(texts[following]) and PERSON.search(texts[following])):
+        chosen.append(following)  # "Pressekontakte – Melden Sie sich gerne bei uns!" and the contacts below
+    choices = [Choice(Candidate(candidate.hit, chunk.units[i], texts[i], "", 0.0, index=i), chunk) for i in chosen]
+    if question.kind in ("person", "contact") and not (EMAIL.search(candidate.text) or is_contact(candidate.text)):
+        person = PERSON.search(candidate.text)
+        for other in table.order:
+            extra = table.candidates[other]
+            if person and extra is not candidate and is_contact(extra.text) and person.group() in extra.text:
+                choices.append(Choice(extra, table.hits[extra.hit].chunk))
+                break
+    return choices
+
+
+def _introduces_list(text: str, texts: Sequence[str], index: int) -> bool:
+    """A unit that stops short ("..., dass sie gemeinsam", "Dazu gehören:") with list items after it."""
+    stripped = text.rstrip()
+    return (index + 1 < len(texts) and bool(BULLET.match(texts[index + 1]))
+            and not stripped.endswith((".", "!", "?", "…")))
+
+
+def cite(question: Question, choices: Sequence[Choice]) -> Answer:
+    """Answer text, a line per unit followed by [n]; passages numbered in order of first use; the
+    asked values marked in the answer and in the sources."""
+    numbers: dict[str, int] = {}
+    chunks: dict[str, Chunk] = {}
+    highlights: dict[str, list[tuple[int, int]]] = {}
+    values: dict[str, list[tuple[int, int]]] = {}
     lines = []
-    for candidate in chosen:
-        n = numbers.setdefault(candidate.hit, len(numbers) + 1)
-        chunk = hits[candidate.hit].chunk
-        highlights.setdefault(candidate.hit, []).append((candidate.start - chunk.start, candidate.end - chunk.start))
-        lines.append(f"{as_sentence(candidate.text)} [{n}]")
-    citations = tuple(Citation(n, hits[i].chunk, tuple(sorted(highlights[i]))) for i, n in numbers.items())
-    return Answer("\n".join(lines), True, citations)
+    for choice in choices:
+        chunk = choice.chunk
+        n = numbers.setdefault(chunk.id, len(numbers) + 1)
+        chunks[chunk.id] = chunk
+        unit = choice.candidate.unit
+        line = answer_text(chunk, unit, question)
+        highlights.setdefault(chunk.id, []).append((unit.start - chunk.start, unit.end - chunk.start))
+        found = _asked_values(chunk.unit_text(unit), question)
+        offset = unit.start - chunk.start
+        for value in found:
+            at = chunk.unit_text(unit).find(value)
+            values.setdefault(chunk.id, []).append((offset + at, offset + at + len(value)))
+        lines.append(f"{line} [{n}]{choice.note}")
+    text = "\n".join(lines)
+    citations = tuple(Citation(n, chunks[chunk_id], tuple(sorted(set(highlights[chunk_id]))),
+                               tuple(sorted(set(values.get(chunk_id, ())))))
+                      for chunk_id, n in numbers.items())
+    marked = [v for choice in choices for v in _asked_values(choice.chunk.unit_text(choice.candidate.unit), question)]
+    return Answer(text, True, citations, marks=_marks(text, marked))
 
 
-def as_sentence(text: str) -> str:
-    """A unit on one line: wrapped lines joined by a space, heading and contact lines by " – "."""
-    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
-    result = lines[0] if lines else ""
-    for previous, line in zip(lines, lines[1:]):
-        result += (" – " if is_heading(previous) or is_contact(previous) else " ") + line
-    return result
+def _asked_values(text: str, question: Question) -> list[str]:
+    if question.attribute:
+        return attribute_values(text, question.attribute)
+    if question.kind in ("date", "number", "contact"):
+        return answer_values(text, question.kind)
+    return []
 
 
-def _normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().casefold()
+def _marks(text: str, found: Sequence[str]) -> tuple[tuple[int, int], ...]:
+    """Where in ``text`` the values are (each value's first occurrence, not inside another mark)."""
+    spans: list[tuple[int, int]] = []
+    for value in dict.fromkeys(" ".join(v.split()) for v in found):
+        start = text.find(value)
+        if start >= 0 and not any(a < start + len(value) and start < b for a, b in spans):
+            spans.append((start, start + len(value)))
+    return tuple(sorted(spans))
+
+
+def answer_text(chunk: Chunk, unit: Unit, question: Question | None = None) -> str:
+    """A unit on one line as the answer shows it: lines wrapped inside a sentence joined by a
+    space, heading and contact lines by " – ", Markdown links as their text; of a contact block
+    that lists several people, only the lines of the one asked about."""
+    text = chunk.unit_text(unit)
+    parts = []
+    for block in blocks(text):
+        part = " ".join(text[block.start:block.end].split())
+        parts.append((part, is_heading(part) or is_contact(part)))
+    if question is not None and sum(bool(PERSON.search(p) and is_contact(p)) for p, _ in parts) > 1:
+        asked = [p for p, _ in parts if is_contact(p) and _names_asked(p, question)]
+        if asked:
+            parts = [(p, label) for p, label in parts if not is_contact(p) or p in asked]
+    result = parts[0][0] if parts else ""
+    for (previous, label), (part, _) in zip(parts, parts[1:]):
+        result += (" – " if label else " ") + part
+    return MARKDOWN_LINK.sub(r"\1", result).rstrip(",;")  # a caption entry keeps its separator
+
+
+def _names_asked(line: str, question: Question) -> bool:
+    person = PERSON.search(line)
+    return bool(person) and any(name in question.text for name in person.group().split()[-1:])

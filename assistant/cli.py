@@ -106,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     beir.add_argument("--json", action="store_true", help="print the report as JSON")
     beir.add_argument("--no-answers", action="store_true", help="skip answer_hit (composing every answer)")
     beir.set_defaults(handler=cmd_eval_beir)
-    qa = kinds.add_parser("qa", parents=[common], help="answer quality on a question file")
+    qa = kinds.add_parser("qa", parents=[common], help="answer quality on a question file",
+                          description="Scores the project's index, or with --corpus FILE_OR_DIR a throwaway "
+                                      "index of that corpus (a folder, or one file such as a JSON-lines export).")
     qa.add_argument("--questions", type=Path, required=True,
                     help="JSON lines as in initiatives-qa-dev.jsonl (id, question, history, evidence, answer_any, answer_all)")
     qa.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -115,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_documents(settings: Settings):
-    """The corpus documents; each unreadable file is reported on standard error."""
+    """The corpus documents (of a folder, or of one file such as a JSON-lines export); each
+    unreadable file is reported on standard error."""
     result = load_corpus(settings.corpus_dir, settings.max_file_mb)
     for problem in result.problems:
         print(f"warning: skipped {problem}", file=sys.stderr)
@@ -264,7 +267,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval_qa(args: argparse.Namespace, settings: Settings) -> int:
-    rows, totals = evaluation.score_qa(open_assistant(settings), evaluation.load_qa(args.questions))
+    cases = evaluation.load_qa(args.questions)
+    if args.corpus is None:
+        rows, totals = evaluation.score_qa(open_assistant(settings), cases)
+    else:  # a throwaway index of the given corpus file or folder
+        embedder = embedder_for(settings)
+        documents = load_documents(settings)
+        with tempfile.TemporaryDirectory(prefix="qa-index-") as folder:
+            kb = indexing.build_knowledge_base(documents, embedder, settings.replace(index_dir=folder),
+                                               progress=sys.stderr.isatty())
+        rows, totals = evaluation.score_qa(Assistant(settings, kb, embedder), cases)
     if args.json:
         print(json.dumps({"questions": str(args.questions), "totals": totals, "results": rows},
                          ensure_ascii=False, indent=1))

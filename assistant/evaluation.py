@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -159,6 +160,9 @@ def score_qa(assistant: Assistant, cases: Sequence[QaCase]) -> tuple[list[dict[s
         "answer_hit": _share(r["answer_hit"] for r in answerable_rows),
         "answered_when_answerable": _share(r["answered"] for r in answerable_rows),
         "correct_refusals": _share(not r["answered"] for r in unanswerable_rows),
+        "false_answers": sum(r["answered"] for r in unanswerable_rows),
+        "median_answer_chars": (statistics.median(len(r["answer"]) for r in answerable_rows if r["answered"])
+                                if any(r["answered"] for r in answerable_rows) else None),
     }
     return rows, totals
 

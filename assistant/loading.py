@@ -80,9 +80,14 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
 
 
 def load_corpus(corpus_dir: Path, max_file_mb: float = Settings.max_file_mb) -> LoadResult:
-    """Load every document under ``corpus_dir``; unreadable files (and files larger than
-    ``max_file_mb``) are reported, not fatal."""
+    """Load every document under ``corpus_dir`` (or of that one file); unreadable files (and files
+    larger than ``max_file_mb``) are reported, not fatal."""
     corpus_dir = Path(corpus_dir)
+    if corpus_dir.is_file():  # one file, e.g. a JSON-lines export: the corpus is that file
+        try:
+            return LoadResult(load_file(corpus_dir, corpus_dir.parent, max_file_mb), [])
+        except LoadError as error:
+            return LoadResult([], [LoadProblem(corpus_dir.name, str(error))])
     if not corpus_dir.is_dir():
         raise LoadError(f"{corpus_dir}: corpus folder not found")
     documents: list[Document] = []

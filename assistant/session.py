@@ -18,12 +18,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .analysis import STOPWORDS, words
+from .answer_model import AnswerModel
 from .answering import AnswerSettings, compose_answer
 from .datatypes import Answer, Hit
 from .embedding import Embedder, embedder_for
 from . import indexing
 from .indexing import KnowledgeBase
 from .llm import LanguageModel
+from .features import FEATURES, entity_words
 from .questions import PERSON, Question, classify
 from .retrieval import Retriever
 from .settings import Settings
@@ -58,38 +60,48 @@ def clean_question(text: str) -> tuple[str, str]:
 
 
 def is_follow_up(question: str) -> bool:
-    """Starts with "Und ...", refers back with a pronoun, or has at most one word of content."""
+    """Leans on the turn before: starts with "Und ...", refers back with a pronoun, or has at most one
+    word of content; and names no subject of its own ("Und wer leitet RuhrFutur?" starts anew)."""
     content = [w for w in words(question) if len(w) >= 4 and w not in STOPWORDS]
-    return bool(FOLLOW_UP.search(question)) or len(content) <= 1
+    leans = bool(FOLLOW_UP.search(question)) or len(content) <= 1
+    return leans and not names_subject(question)
+
+
+def names_subject(question: str) -> bool:
+    """Whether the question names a person, an organisation or a number of its own."""
+    return bool(PERSON.search(question)) or bool(entity_words(question))
 
 
 def contextual_query(question: str, history: Sequence[Turn]) -> str:
-    """The text to search for: the question, preceded by the subject of the earlier turns when it
-    is a follow-up (the last self-contained question and the names in the last answer)."""
+    """The text to search for: the question, followed by the subject of the turn before when it is
+    a follow-up. The subject is the person the previous answer named when that turn asked who (so
+    "ihre E-Mail-Adresse" is hers), else what that turn asked about."""
     if not history or not is_follow_up(question):
         return question
-    context: list[str] = []
-    for turn in reversed(history):
-        context.insert(0, turn.question)
-        if not is_follow_up(turn.question):
-            break
-    last_answer = history[-1].answer
-    if last_answer is not None and last_answer.answered:
-        names = dict.fromkeys(m.group() for m in PERSON.finditer(re.sub(r"\[\d+\]", "", last_answer.text)))
-        context.extend(list(names)[:3])
-    return " ".join([*context, question])
+    return f"{question} {subject_of(history[-1], history[:-1])}"
+
+
+def subject_of(turn: Turn, earlier: Sequence[Turn]) -> str:
+    asked = contextual_query(turn.question, earlier)
+    answer = turn.answer
+    if answer is not None and answer.answered and classify(asked).kind == "person":
+        person = PERSON.search(re.sub(r"\[\d+\]", "", answer.text))
+        if person:
+            return person.group()
+    return asked
 
 
 class Assistant:
     """Retrieval and answering over one knowledge base, loaded once and shared by all sessions."""
 
     def __init__(self, settings: Settings, kb: KnowledgeBase, embedder: Embedder | None = None,
-                 answer_settings: AnswerSettings = AnswerSettings()):
+                 answer_settings: AnswerSettings = AnswerSettings(), model: AnswerModel | None = None):
         self.settings = settings
         self.kb = kb
         self.embedder = embedder or embedder_for(settings)
         self.retriever = Retriever(kb, self.embedder, settings)
         self.answer_settings = answer_settings
+        self.model = model or AnswerModel.load(features=FEATURES)
         self.language_model = LanguageModel.from_settings(settings)
 
     def ask(self, question: str, history: Sequence[Turn | str] = ()) -> Answer:
@@ -106,7 +118,7 @@ class Assistant:
             yield Answer(EMPTY_QUESTION, False)
             return
         asked, query_vector, hits = self.retrieve(text, history)
-        answer = compose_answer(asked, hits, self.kb, query_vector, self.answer_settings)
+        answer = compose_answer(asked, hits, self.kb, query_vector, self.model, self.answer_settings)
         answers = iter([answer])
         if self.language_model is not None and answer.answered:
             answers = self.language_model.answer(asked.text, hits, answer)
@@ -124,7 +136,7 @@ class Assistant:
         kind = asked.kind if asked.kind != "other" else classify(query).kind
         query_vector = self.embedder.embed_queries([query])[0]
         hits = self.retriever.search(query, k=self.answer_settings.passages, query_vector=query_vector)
-        return Question(query, kind, asked.language), query_vector, hits
+        return replace(asked, text=query, kind=kind), query_vector, hits
 
 
 @dataclass
@@ -175,7 +187,8 @@ class LiveAssistant:
                     log.warning("index version %s not loaded, still serving %s: %s", pointer.name,
                                 current.kb.version, error)
                     return current
-                self._assistant = Assistant(current.settings, kb, current.embedder, current.answer_settings)
+                self._assistant = Assistant(current.settings, kb, current.embedder, current.answer_settings,
+                                            current.model)
                 self.last_error = kb.warning
                 log.info("now serving index version %s", kb.version)
             return self._assistant
