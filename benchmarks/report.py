@@ -18,6 +18,8 @@ SECTIONS = [
     ("cold_start", "Cold start", "python benchmarks/cold_start.py"),
     ("build", "Build and update", "python benchmarks/build.py"),
     ("scale", "Scale: 10 thousand to 1 million passages", "python benchmarks/scale.py"),
+    ("scale_build", "Scale: real build throughput", "python benchmarks/scale.py --real-build 3000"),
+    ("contention", "Questions while a build or update runs", "python benchmarks/contention.py"),
     ("concurrency", "Concurrent sessions over loopback", "python benchmarks/concurrency.py"),
     ("app_latency", "One visitor through the app", "python benchmarks/app_latency.py"),
     ("soak", "Soak: questions during updates", "python benchmarks/soak.py"),
