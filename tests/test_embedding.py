@@ -141,3 +141,16 @@ def test_repeated_questions_come_from_the_cache(embedder):
     cache.embed_queries(["Wer ist für Potenzialförderung zuständig?"])
     assert cache.cache_info().misses == 4
     assert cache.embed_queries([]).shape == (0, 384)
+
+
+def test_work_at_lower_priority_returns_its_result_and_leaves_the_caller_as_it_was():
+    import os
+
+    from assistant.embedding import at_lower_priority
+
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    seen = at_lower_priority(5, lambda: os.getpriority(os.PRIO_PROCESS, 0))
+    assert seen == min(before + 5, 19)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before
+    with pytest.raises(ZeroDivisionError):
+        at_lower_priority(5, lambda: 1 / 0)
