@@ -8,20 +8,21 @@ folder (the project's corpus and index are not touched):
 1. the seed corpus is indexed, and one ``Assistant`` in this process answers from it;
 2. **idle**: ``--questions`` questions, one after the other;
 3. **during a build**: ``python -m assistant build`` of the XQuAD dev corpus (all but its last
-   article) runs as a child process, started again if it ends before the questions are done;
-   only questions asked entirely while a build ran count;
-4. **during an update**: ``python -m assistant update`` on that XQuAD index, alternately adding
-   the last article as a new document (which it embeds) and removing it again;
+   article) runs as a child process; questions are asked until it has finished (and at least
+   ``--questions`` were asked), and only those asked entirely while it ran count;
+4. **during an update**: the same for two runs of ``python -m assistant update`` on that XQuAD
+   index, the first adding the last article as a new document (which it embeds), the second
+   removing it again;
 5. **the app**: ``python -m assistant serve`` over the seed index, ``--sessions`` gradio_client
    sessions asking ``--app-questions`` questions each (a pause of ``--think`` seconds between a
-   session's answer and its next question), first with nothing else running, then while a loop
-   adds and removes a document of the served corpus and runs ``update``;
+   session's answer and its next question), first with nothing else running, then, on and on,
+   until a loop that adds and removes a document of the served corpus has run ``update`` twice;
 6. **repeated questions**: the seed corpus's example questions asked twice in this process; the
    second round is answered from the question-vector cache (hits and misses shown).
 
-Each phase asks questions no earlier phase asked, so the question cache cannot flatter the
-loaded phases (its hits and misses are reported per phase). Printed: median and p95 per phase
-and their ratio to the idle phase (in process) or the idle app.
+The timed phases run without the question cache (in process, and in the app), so every question
+is embedded however often it comes round. Printed: median and p95 per phase and their ratio to
+the idle phase (in process) or the idle app.
 
     python benchmarks/contention.py [--questions 150]   # results/contention.json and .md
 """
@@ -29,6 +30,7 @@ and their ratio to the idle phase (in process) or the idle app.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -43,6 +45,7 @@ from pathlib import Path
 
 from common import PROJECT, SHARED, free_port, percentile, questions, start_app, stop, table, write_result
 
+from assistant.embedding import embedder_for
 from assistant.indexing import load
 from assistant.session import Assistant
 from assistant.settings import Settings
@@ -118,13 +121,21 @@ class Background:
         return self._running.is_set()
 
 
-def ask_while(assistant: Assistant, asked: list[str], busy: Background | None) -> list[float]:
-    """Milliseconds per question, counting only questions asked entirely while ``busy`` ran."""
+def ask_while(assistant: Assistant, asked: list[str], busy: Background | None = None, runs: int = 1) -> list[float]:
+    """Milliseconds per question. Idle: each of ``asked`` once. With ``busy``: ``asked`` over and
+    over until ``busy`` has finished ``runs`` whole runs and every question was asked once,
+    counting only questions asked entirely while a run was going on."""
     timings = []
-    for question in asked:
-        if busy is not None and not busy.running:
-            while not busy.running:  # between two runs of the command: wait for the next
+    for count, question in enumerate(itertools.cycle(asked)):
+        if busy is None:
+            if count == len(asked):
+                break
+        elif busy.runs >= runs and count >= len(asked):
+            break
+        elif not busy.running:
+            while not busy.running and busy.runs < runs:  # between two runs of the command: wait for the next
                 time.sleep(0.01)
+            continue
         started = time.perf_counter()
         assistant.ask(question)
         milliseconds = 1000 * (time.perf_counter() - started)
@@ -142,8 +153,10 @@ def cache_counts(assistant: Assistant) -> tuple[int, int]:
     return counts.hits, counts.misses
 
 
-def app_sessions(port: int, sessions: int, per_session: int, asked: list[str], think: float) -> dict:
-    """``sessions`` gradio_client sessions asking ``per_session`` questions each; latencies and errors."""
+def app_sessions(port: int, sessions: int, per_session: int, asked: list[str], think: float,
+                 busy: Background | None = None, runs: int = 2) -> dict:
+    """``sessions`` gradio_client sessions asking ``per_session`` questions each (with ``busy``: on
+    and on, until it finished ``runs`` whole runs); latencies and errors."""
     from gradio_client import Client
 
     url = f"http://127.0.0.1:{port}/"
@@ -155,8 +168,10 @@ def app_sessions(port: int, sessions: int, per_session: int, asked: list[str], t
 
     def session(number: int) -> None:
         start.wait()
-        for turn in range(per_session):
-            question = asked[number * per_session + turn]
+        for turn in itertools.count():
+            if turn >= per_session and (busy is None or busy.runs >= runs):
+                break
+            question = asked[number * per_session + turn % per_session]
             began = time.perf_counter()
             try:
                 output = clients[number].predict(question, [], api_name="/ask")
@@ -206,9 +221,13 @@ def main() -> None:
         shutil.copytree(PROJECT / "corpus", seed_corpus)
         subprocess.run(cli("build", "--corpus", str(seed_corpus), "--index", str(seed_index)), cwd=PROJECT,
                        check=True, stdout=subprocess.DEVNULL)
+        # The timed phases ask questions again and again while a build or update runs, so the
+        # question cache is off there (every question is embedded); the repeated-questions phase
+        # and the app use it as configured.
         settings = Settings.load().replace(corpus_dir=seed_corpus, index_dir=seed_index)
-        assistant = Assistant(settings, load(seed_index, settings))
-        for question in EXAMPLES:  # warm-up: model, caches, thread pools
+        kb = load(seed_index, settings)
+        assistant = Assistant(settings, kb, embedder_for(settings.replace(question_cache_size=0)))
+        for question in EXAMPLES:  # warm-up: model, thread pools
             assistant.ask(question + " ?")
 
         rows, result = [], {"questions_per_phase": n, "sessions": args.sessions, "think_s": args.think, "phases": {}}
@@ -217,11 +236,11 @@ def main() -> None:
             result["phases"][name] = {**stats(timings), "cache_hits": cache[0], "cache_misses": cache[1], **extra}
             print(name, result["phases"][name], flush=True)
 
-        def measured(name: str, asked: list[str], busy: Background | None, **extra: object) -> None:
+        def measured(name: str, asked: list[str], busy: Background | None, runs: int = 1) -> None:
             before = cache_counts(assistant)
-            timings = ask_while(assistant, asked, busy)
+            timings = ask_while(assistant, asked, busy, runs)
             after = cache_counts(assistant)
-            record(name, timings, (after[0] - before[0], after[1] - before[1]), **extra)
+            record(name, timings, (after[0] - before[0], after[1] - before[1]))
 
         measured("idle", phases[0], None)
 
@@ -245,12 +264,13 @@ def main() -> None:
         update = Background(lambda run: cli("update", "--corpus", str(xquad), "--index", str(xquad_index)),
                             before=toggle(added, new_document))
         with update:
-            measured("during an update", phases[2], update)
+            measured("during an update", phases[2], update, runs=2)
         result["phases"]["during an update"].update(runs=update.runs, failures=len(update.failures))
 
+        assistant = Assistant(settings, kb)
         repeated_before = cache_counts(assistant)
-        first = ask_while(assistant, EXAMPLES, None)
-        second = ask_while(assistant, EXAMPLES, None)
+        first = ask_while(assistant, EXAMPLES)
+        second = ask_while(assistant, EXAMPLES)
         repeated_after = cache_counts(assistant)
         result["repeated"] = {"first_ms": [round(t, 1) for t in first], "second_ms": [round(t, 1) for t in second],
                               "cache_hits": repeated_after[0] - repeated_before[0],
@@ -258,7 +278,8 @@ def main() -> None:
         print("repeated", result["repeated"], flush=True)
 
         port = free_port()
-        app = start_app(port, "--corpus", str(seed_corpus), "--index", str(seed_index))
+        app = start_app(port, "--corpus", str(seed_corpus), "--index", str(seed_index),
+                        env={"ASSISTANT_QUESTION_CACHE_SIZE": "0"})  # sessions ask their questions again
         try:
             from gradio_client import Client
             Client(f"http://127.0.0.1:{port}/", verbose=False).predict(EXAMPLES[0], [], api_name="/ask")  # warm-up
@@ -270,7 +291,7 @@ def main() -> None:
                 before=toggle(seed_corpus / "neue-mitteilung.txt", new_document))
             with served_update:
                 loaded = app_sessions(port, args.sessions, args.app_questions, app_pool[per_app:2 * per_app],
-                                      args.think)
+                                      args.think, served_update)
             result["app_update_errors"] = loaded["errors"][:3]
             record("app, during updates", loaded["timings"], (0, 0), errors=len(loaded["errors"]),
                    runs=served_update.runs, failures=len(served_update.failures))
@@ -283,13 +304,12 @@ def main() -> None:
         data["median_ratio"] = round(data["median_ms"] / base["median_ms"], 2)
         data["p95_ratio"] = round(data["p95_ms"] / base["p95_ms"], 2)
         rows.append([name, data["n"], data["median_ms"], data["p95_ms"], data["max_ms"], data["median_ratio"],
-                     data["p95_ratio"], data.get("errors", ""), data.get("runs", ""),
-                     f"{data['cache_hits']}/{data['cache_misses']}" if not name.startswith("app") else ""])
+                     data["p95_ratio"], data.get("errors", ""), data.get("runs", "")])
     repeated = result["repeated"]
     text = (f"Warm `ask` while the machine is busy; milliseconds; ratios to the idle phase (in process) or "
             f"the idle app ({args.sessions} sessions, think time {args.think:g} s)\n\n"
             + table(["phase", "questions", "median_ms", "p95_ms", "max_ms", "median x idle", "p95 x idle",
-                     "errors", "background runs", "cache hits/misses"], rows)
+                     "errors", "background runs"], rows)
             + f"\n\nRepeated questions ({len(EXAMPLES)} examples asked twice): first round median "
               f"{statistics.median(repeated['first_ms']):.1f} ms, second round median "
               f"{statistics.median(repeated['second_ms']):.1f} ms; question cache {repeated['cache_hits']} hits, "
