@@ -25,6 +25,7 @@ from __future__ import annotations
 import multiprocessing
 import re
 import struct
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,8 +210,8 @@ class E5Torch:
                progress: bool = False, processes: int = 1) -> np.ndarray:
         """L2-normalised vectors of ``prefix + text`` for each text (float32, one row per text).
         With ``processes`` > 1 the batches are shared out to that many forked copies of this
-        process, one thread each (for command-line builds only: forking a process that runs other
-        threads, such as the web app, is unsafe)."""
+        process, one thread each, if this process runs no other Python thread (forking one that
+        does, such as the web app, is unsafe: the work then stays in this process)."""
         ids = self.tokens(texts, prefix)
         # Windows: (text, content tokens); a text longer than the model's limit has several.
         windows = [(row, content[start:start + self.window]) for row, content in enumerate(ids)
@@ -228,7 +229,7 @@ class E5Torch:
     def _forward_all(self, batches: list[list[list[int]]], processes: int, progress: bool) -> Iterator[np.ndarray]:
         """The mean vectors of each batch, in order; in forked processes when asked and worth it."""
         done: Iterable[np.ndarray]
-        if processes > 1 and len(batches) > 1:
+        if processes > 1 and len(batches) > 1 and threading.active_count() == 1:
             global _FORKED
             _FORKED = self
             self._torch.set_num_threads(1)

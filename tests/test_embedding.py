@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -154,3 +156,24 @@ def test_work_at_lower_priority_returns_its_result_and_leaves_the_caller_as_it_w
     assert os.getpriority(os.PRIO_PROCESS, 0) == before
     with pytest.raises(ZeroDivisionError):
         at_lower_priority(5, lambda: 1 / 0)
+
+
+def test_builds_lower_their_priority_and_use_all_cores(tmp_path):
+    # in a child process: lowering the priority of the test process itself could not be undone
+    import subprocess
+    import sys
+
+    script = ("import os; from assistant import cli; from assistant.settings import Settings; "
+              "e = cli.batch_embedder(Settings().replace(build_nice=7)); "
+              "print(os.nice(0), e.embedder.processes, e.embedder.passage_nice)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    nice, processes, passage_nice = map(int, done.stdout.split())
+    assert nice == 7 and processes == (os.cpu_count() or 1) and passage_nice == 0
+
+
+def test_a_serving_process_embeds_questions_on_one_thread_and_passages_at_lower_priority():
+    from assistant.embedding import embedder_for
+    from assistant.settings import Settings
+
+    serving = embedder_for(Settings())
+    assert serving.embedder.processes == 1 and serving.embedder.passage_nice == Settings().build_nice
