@@ -20,6 +20,7 @@ SECTIONS = [
     ("scale", "Scale: 10 thousand to 1 million passages", "python benchmarks/scale.py"),
     ("scale_build", "Scale: real build throughput", "python benchmarks/scale.py --real-build 3000"),
     ("contention", "Questions while a build or update runs", "python benchmarks/contention.py"),
+    ("engines", "Embedding engines: the same retrieval", "python benchmarks/engines.py"),
     ("concurrency", "Concurrent sessions over loopback", "python benchmarks/concurrency.py"),
     ("app_latency", "One visitor through the app", "python benchmarks/app_latency.py"),
     ("soak", "Soak: questions during updates", "python benchmarks/soak.py"),
