@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from common import PROJECT, SHARED, free_port, percentile, questions, start_app, stop, table, write_result
+from common import PROJECT, SHARED, ask_app, free_port, percentile, questions, start_app, stop, table, write_result
 
 from assistant.embedding import embedder_for
 from assistant.indexing import load
@@ -173,13 +173,7 @@ def app_sessions(port: int, sessions: int, per_session: int, asked: list[str], t
                 break
             question = asked[number * per_session + turn % per_session]
             began = time.perf_counter()
-            try:
-                output = clients[number].predict(question, [], api_name="/ask")
-                chat = output[1]  # outputs: question box, chat messages, sources, documents
-                answered = chat and chat[-1]["role"] == "assistant" and str(chat[-1]["content"]).strip()
-                problem = "" if answered else "no answer in the chat"
-            except Exception as error:  # noqa: BLE001 - every failure is counted, whatever it is
-                problem = f"{type(error).__name__}: {error}"
+            problem = ask_app(clients[number], question)
             with lock:
                 timings.append(1000 * (time.perf_counter() - began))
                 if problem:
