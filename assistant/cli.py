@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import evaluation, indexing
-from .embedding import EmbeddingError, embedder_for
+from .embedding import Embedder, EmbeddingError, embedder_for
 from .loading import LoadError, load_corpus
 from .datatypes import Answer
 from .retrieval import FUSIONS, Retriever, one_per_document
@@ -131,10 +132,18 @@ def open_knowledge_base(settings: Settings, progress: bool = True) -> indexing.K
     return indexing.open_index(settings, lambda: load_documents(settings), embedder, progress=progress)
 
 
+def batch_embedder(settings: Settings) -> Embedder:
+    """The embedder for a build or update: all cores (``build_threads``), after lowering this
+    process's CPU priority to ``build_nice``, so that questions answered on the same machine
+    come first (benchmarks/contention.py)."""
+    os.nice(max(0, settings.build_nice - os.nice(0)))
+    return embedder_for(settings, batch_job=True)
+
+
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
+    embedder = batch_embedder(settings)
     documents = load_documents(settings)
-    embedder = embedder_for(settings)
     with indexing.exclusive(settings.index_dir):
         kb = indexing.build_knowledge_base(documents, embedder, settings, progress=sys.stderr.isatty())
         path = indexing.save(kb, settings.index_dir, settings.keep_versions)
@@ -145,8 +154,8 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_update(args: argparse.Namespace, settings: Settings) -> int:
+    embedder = batch_embedder(settings)
     documents = load_documents(settings)
-    embedder = embedder_for(settings)
     report = update_index(settings, documents, embedder, progress=sys.stderr.isatty(), dry_run=args.dry_run,
                           check=args.check, force=args.force)
     print(("Geplant: " if args.dry_run else "Änderungen: ") + report.plan.describe())
@@ -296,7 +305,7 @@ def cmd_eval_qa(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
     data = evaluation.load_beir(args.data)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    embedder = embedder_for(settings)
+    embedder = embedder_for(settings, batch_job=True)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="beir-index-") as folder:
         kb = evaluation.build_beir_index(data, embedder, settings.replace(index_dir=folder), progress=sys.stderr.isatty())

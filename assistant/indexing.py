@@ -235,6 +235,7 @@ def build_knowledge_base(documents: Sequence[Document], embedder: Embedder, sett
     manifest = {
         **settings_record(settings),
         "embedding_dimension": int(embedder.dim),
+        "embedding_engine": getattr(embedder, "engine", ""),  # for the record: engines of one model agree
         "created": now,
         "counts": {"documents": len(documents), "chunks": len(chunks), "embedded_texts": embedded},
         "documents": {d.id: {"sha256": d.sha256, "chunks": per_document.get(d.id, 0),

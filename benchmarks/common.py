@@ -120,3 +120,15 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def ask_app(client, question: str) -> str:
+    """Ask ``question`` through a gradio_client session of the app: "" if an answer came back,
+    else what went wrong (any exception, or a chat without an answer, counts)."""
+    try:
+        output = client.predict(question, [], api_name="/ask")
+    except Exception as error:  # noqa: BLE001 - every failure is counted, whatever it is
+        return f"{type(error).__name__}: {error}"
+    chat = output[1]  # outputs: question box, chat messages, sources, documents
+    answered = chat and chat[-1]["role"] == "assistant" and str(chat[-1]["content"]).strip()
+    return "" if answered else "no answer in the chat"

