@@ -79,9 +79,10 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     return files
 
 
-def load_corpus(corpus_dir: Path, max_file_mb: float = Settings.max_file_mb) -> LoadResult:
+def load_corpus(corpus_dir: Path, max_file_mb: float = Settings.max_file_mb, ocr: bool = Settings.ocr) -> LoadResult:
     """Load every document under ``corpus_dir``; unreadable files (and files larger than
-    ``max_file_mb``) are reported, not fatal."""
+    ``max_file_mb``) are reported, not fatal, and so are pages of a PDF that yield no text.
+    ``ocr``: read scanned PDF pages by text recognition where Tesseract is installed."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise LoadError(f"{corpus_dir}: corpus folder not found")
@@ -90,12 +91,16 @@ def load_corpus(corpus_dir: Path, max_file_mb: float = Settings.max_file_mb) -> 
     seen: set[str] = set()
     for path in corpus_files(corpus_dir):
         name = path.relative_to(corpus_dir).as_posix()
+        notes: list[str] = []
         try:
-            loaded = load_file(path, corpus_dir, max_file_mb)
+            loaded = load_file(path, corpus_dir, max_file_mb, ocr=ocr, notes=notes)
         except LoadError as error:
             problems.append(LoadProblem(name, str(error)))
             log.warning("skipped %s", problems[-1])
             continue
+        for note in notes:  # the file loads, but part of it could not be read
+            problems.append(LoadProblem(name, note))
+            log.warning("skipped %s", problems[-1])
         for document in loaded:
             if document.id in seen:
                 problems.append(LoadProblem(name, f"duplicate document id {document.id!r}"))
@@ -105,8 +110,10 @@ def load_corpus(corpus_dir: Path, max_file_mb: float = Settings.max_file_mb) -> 
     return LoadResult(documents, problems)
 
 
-def load_file(path: Path, corpus_dir: Path, max_file_mb: float = Settings.max_file_mb) -> list[Document]:
-    """The documents in one file (several for JSON lines); raises LoadError with the reason."""
+def load_file(path: Path, corpus_dir: Path, max_file_mb: float = Settings.max_file_mb, ocr: bool = Settings.ocr,
+              notes: list[str] | None = None) -> list[Document]:
+    """The documents in one file (several for JSON lines); raises LoadError with the reason. Parts
+    of the file that are left out (a PDF page without any text) are added to ``notes``."""
     corpus_dir = corpus_dir.resolve()
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -125,10 +132,10 @@ def load_file(path: Path, corpus_dir: Path, max_file_mb: float = Settings.max_fi
         return read_jsonl(data, origin=doc_id)
 
     if suffix in PDF_SUFFIXES:
-        text, pages, found = read_pdf(data)
+        text, pages, found = read_pdf(data, ocr, notes if notes is not None else [])
         # A PDF's creation date is when the file was exported; a dateline in the text
         # ("Bottrop, 3. Mai 2024 – ...") says when the release was published.
-        found = DocumentMeta(title=found.title, date=date_in_text(text) or found.date)
+        found = DocumentMeta(title=found.title, date=date_in_text(text) or found.date, ocr_pages=found.ocr_pages)
     elif suffix in DOCX_SUFFIXES:
         text, found = read_docx(data)
         pages = ()
@@ -144,6 +151,8 @@ def load_file(path: Path, corpus_dir: Path, max_file_mb: float = Settings.max_fi
     meta = merge_meta(found, values, origin=doc_id, text=text)
     digest = hashlib.sha256(data)
     digest.update(sidecar)  # edited metadata is a change of the document too
+    if meta.ocr_pages:  # a scan first read without Tesseract is read again once it is installed
+        digest.update(f"ocr:{meta.ocr_pages}".encode())
     return [valid_unicode(Document(doc_id, text, meta, pages, digest.hexdigest()))]
 
 
@@ -227,20 +236,37 @@ def read_jsonl(data: bytes, origin: str) -> list[Document]:
     return documents
 
 
-def read_pdf(data: bytes) -> tuple[str, tuple[int, ...], DocumentMeta]:
-    """Text of every page joined by blank lines, the offset where each page starts, and PDF info."""
+def read_pdf(data: bytes, ocr: bool = Settings.ocr, notes: list[str] | None = None,
+             ) -> tuple[str, tuple[int, ...], DocumentMeta]:
+    """Text of every page joined by blank lines, the offset where each page starts, and PDF info.
+    Pages without a text layer are read by text recognition (``ocr``, where Tesseract is
+    installed; their numbers go to ``DocumentMeta.ocr_pages``); pages that still yield no text
+    are named in ``notes``."""
     import io
 
     from pypdf import PdfReader
 
+    from . import ocr as recognition
+
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    notes = notes if notes is not None else []
+    recognise = ocr and recognition.available()
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise LoadError("PDF is encrypted; remove the password protection and add it again")
-        parts, starts, offset = [], [], 0
-        for page in reader.pages:
+        parts, starts, offset, recognised, empty = [], [], 0, [], []
+        for number, page in enumerate(reader.pages, start=1):
             page_text = normalise_newlines(page.extract_text() or "").strip()
+            if not page_text and recognise:
+                try:
+                    page_text = recognition.recognise_page(page)
+                except recognition.RecognitionError as error:
+                    notes.append(f"page {number}: text recognition (OCR) failed ({error}); page left out")
+                else:
+                    recognised += [number] if page_text else []
+            if not page_text:
+                empty.append(number)
             starts.append(offset)
             parts.append(page_text)
             offset += len(page_text) + 2
@@ -251,11 +277,16 @@ def read_pdf(data: bytes) -> tuple[str, tuple[int, ...], DocumentMeta]:
         # but also NotImplementedError for a garbled filter name, LimitReachedError for reference loops, ...)
         raise LoadError(f"not a readable PDF ({type(error).__name__}: {error})") from None
     text = "\n\n".join(parts)
+    how = ("text recognition (OCR) found none either" if recognise else "text recognition (OCR) is off (setting ocr)"
+           if not ocr else f"for text recognition (OCR), {recognition.INSTALL_HINT}")
     if not text.strip():
-        raise LoadError("PDF has no text layer (scanned image?); add a version with text")
+        raise LoadError(f"PDF has no text layer (scanned image?) and {how}; add a version with text")
+    for number in empty:
+        if not any(note.startswith(f"page {number}:") for note in notes):
+            notes.append(f"page {number}: no text (no text layer, and {how}); page left out")
     title = str(info.get("/Title") or "").strip()
     date = pdf_date(str(info.get("/CreationDate") or ""))
-    return text, tuple(starts), DocumentMeta(title=title, date=date)
+    return text, tuple(starts), DocumentMeta(title=title, date=date, ocr_pages=" ".join(map(str, recognised)))
 
 
 def read_docx(data: bytes) -> tuple[str, DocumentMeta]:
@@ -426,4 +457,5 @@ def merge_meta(found: DocumentMeta, sidecar: dict[str, str], origin: str, text: 
         date=sidecar.get("date") or found.date or date_in_text(text),
         kind=sidecar.get("kind") or found.kind,
         origin=sidecar.get("origin") or origin,
+        ocr_pages=found.ocr_pages,
     )

@@ -78,6 +78,28 @@ def pdf_bytes(pages: Sequence[str | None] = ("Pressemitteilung: Neues Programm f
     return bytes(pdf.output())
 
 
+SCAN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # Debian's fonts-dejavu-core (setup.sh --test)
+
+
+def scanned_pdf_bytes(pages: Sequence[str | None]) -> bytes:
+    """A scanned document: each page's German text drawn into a 150-dpi greyscale picture (a page
+    given as None stays blank paper) and the pictures wrapped by fpdf2 as a PDF without any text layer."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(SCAN_FONT), 30)
+    pdf = FPDF()
+    for text in pages:
+        picture = Image.new("L", (1240, 1754), 250)  # A4 at 150 dpi, off-white paper
+        draw = ImageDraw.Draw(picture)
+        for number, line in enumerate((text or "").splitlines()):
+            draw.text((120, 150 + 48 * number), line, fill=20, font=font)
+        scan = io.BytesIO()
+        picture.save(scan, format="PNG")
+        pdf.add_page()
+        pdf.image(scan, x=0, y=0, w=210, h=297)
+    return bytes(pdf.output())
+
+
 def docx_bytes(paragraphs: list[str], title: str = "", parts: dict[str, bytes] | None = None) -> bytes:
     """A Word document (text and core properties); ``parts`` replace or add archive members, e.g. a
     zip bomb."""
