@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -169,3 +170,57 @@ def session_components(app, session: str) -> int:
     """How many components the Gradio app keeps for one browser session: one per component of the
     page, however many events the session ran (Gradio keeps a copy of each updated component)."""
     return len(app.state_holder[session].blocks_config.blocks)
+
+
+# -- the app in a real browser (Debian's chromium through playwright) ------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_app(corpus: Path, index: Path, **env: str):
+    """``python -m assistant serve`` on a free port; (process, url)."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port), "--corpus",
+                                str(corpus), "--index", str(index)], cwd=PROJECT_DIR, env=dict(os.environ, **env),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process, f"http://127.0.0.1:{port}/"
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail(f"app exited: {process.stdout.read()}")
+            time.sleep(0.5)
+    process.kill()
+    pytest.fail("app did not start within 90 s")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed; run scripts/setup.sh --test")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url: str, width: int = 1280):
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+    foreign: list[str] = []
+    page.on("request", lambda request: foreign.append(request.url)
+            if not request.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
+    page.goto(url, wait_until="load")  # Gradio keeps a connection open, so never "networkidle"
+    page.locator("#frage textarea").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)  # let the page's own scripts (and any stray request) run
+    return page, foreign
