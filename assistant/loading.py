@@ -339,7 +339,11 @@ DROPPED_TAGS = ["script", "style", "noscript", "iframe", "nav", "header", "foote
 
 
 def read_html(html: str) -> tuple[str, DocumentMeta]:
-    """Main text of an HTML page (no navigation, scripts or styles) and its title and date."""
+    """Main text of an HTML page and its title and date. The main text is trafilatura's: on pages
+    like the initiatives' it leaves out navigation, cookie banners, teaser lists, comments and
+    footers that the page's tags do not mark as such, which the page's own <main>/<article> with
+    navigation tags dropped (``own_main_text``, used where trafilatura finds no main text) keeps
+    (benchmarks/html_extraction.py)."""
     # The lexbor backend: selectolax 1.0 removed the old Modest parser (selectolax.parser).
     from selectolax.lexbor import LexborHTMLParser
 
@@ -356,16 +360,43 @@ def read_html(html: str) -> tuple[str, DocumentMeta]:
             date = iso_date(node.attributes[attribute] or "")
             if date:
                 break
-    root = tree.css_first("main") or tree.css_first("article") or tree.body or tree.root
-    if root is None:
-        return "", DocumentMeta(title=title, date=date)
-    for node in root.css(",".join(DROPPED_TAGS)):
+    heading = tree.css_first("h1")
+    heading = " ".join(heading.text().split()) if heading is not None else ""
+    # What the tags mark as navigation, header, footer, forms, scripts, ... goes first, always;
+    # trafilatura then finds the boilerplate that the tags do not mark.
+    for node in tree.css(",".join(DROPPED_TAGS)):
         node.decompose()
-    if not title and (heading := root.css_first("h1")) is not None:
-        title = " ".join(heading.text().split())
-    lines = [" ".join(line.split()) for line in _collect_text(root).split("\n")]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return text, DocumentMeta(title=title, date=date)
+    text = trafilatura_text(tree.html or "", heading) or own_main_text(tree)
+    return text, DocumentMeta(title=title or heading, date=date)
+
+
+def trafilatura_text(html: str, heading: str = "") -> str:
+    """The page's main text by trafilatura, its first heading kept (trafilatura takes it for the
+    title and leaves it out); '' where it finds none (very short pages) or fails."""
+    import trafilatura
+
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
+    try:
+        text = trafilatura.extract(html, include_comments=False, include_tables=True, deduplicate=False) or ""
+    except Exception:  # noqa: BLE001 - lxml refuses some markup (nesting too deep, ...); the own extraction reads it
+        return ""
+    text = re.sub(r"(?m)^- ", "", text)  # trafilatura's list markers: items stay on lines of their own
+    if text.strip() and heading and heading not in text:
+        text = f"{heading}\n\n{text}"
+    return clean_lines(text)
+
+
+def own_main_text(tree) -> str:
+    """The text of the page's <main>, <article> or <body> (navigation, header, footer, scripts,
+    styles and forms already dropped), blocks on lines of their own."""
+    root = tree.css_first("main") or tree.css_first("article") or tree.body or tree.root
+    return clean_lines(_collect_text(root)) if root is not None else ""
+
+
+def clean_lines(text: str) -> str:
+    """Lines with single spaces, at most one blank line between blocks."""
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def _collect_text(root) -> str:
