@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
@@ -138,16 +139,22 @@ def create_api(settings: Settings, current: Callable[[], Assistant]) -> FastAPI:
                          description="Fragen an die Dokumente der Bildungsinitiativen im Ruhrgebiet, mit "
                                      "Quellen. Fehler kommen als JSON mit deutscher Meldung.")
 
+    # Questions answered at the same time (setting workers, as for the chat; measured by
+    # benchmarks/concurrency.py): more wait here rather than all share the two cores.
+    answering = threading.BoundedSemaphore(max(1, settings.workers))
+
     @api.post("/ask", response_model=AskAnswer, responses=ERRORS, summary="Eine Frage beantworten")
     def ask(request: AskRequest) -> JSONResponse:
         """The answer with its numbered sources, as ``python -m assistant ask --json`` gives it."""
-        answer = current().ask(request.question, [earlier_turn(turn) for turn in request.history])
+        with answering:
+            answer = current().ask(request.question, [earlier_turn(turn) for turn in request.history])
         return JSONResponse(answer_record(request.id, answer))
 
     @api.post("/search", response_model=SearchAnswer, responses=ERRORS, summary="Passagen suchen")
     def search(request: SearchRequest) -> JSONResponse:
         """The best passage of each of the ``k`` best documents, as ``search --json`` gives them."""
-        hits = best_passages(current().retriever, request.question, request.k, request.documents)
+        with answering:
+            hits = best_passages(current().retriever, request.question, request.k, request.documents)
         return JSONResponse(search_record(request.id, hits))
 
     @api.get("/documents", response_model=DocumentList, responses=ERRORS, summary="Dokumente im Index")
