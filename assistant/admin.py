@@ -56,8 +56,9 @@ def clean_name(name: str, suffix: str) -> str:
 
 
 def add_upload(corpus_dir: Path, upload: Path, original_name: str, title: str = "", publisher: str = "",
-               date: str = "", kind: str = "") -> str:
-    """Check an uploaded file and store it (with a metadata sidecar) in the corpus; its document id."""
+               date: str = "", kind: str = "", ocr: bool = True) -> str:
+    """Check an uploaded file and store it (with a metadata sidecar) in the corpus; its document id.
+    ``ocr``: a scan counts as readable where text recognition reads it (setting ``ocr``)."""
     size = upload.stat().st_size
     if size > MAX_UPLOAD_BYTES:
         raise UploadRejected(f"Die Datei ist {size / 1e6:.1f} MB groß; erlaubt sind {MAX_UPLOAD_BYTES // 1_000_000} MB.")
@@ -73,7 +74,7 @@ def add_upload(corpus_dir: Path, upload: Path, original_name: str, title: str = 
         trial = Path(folder) / name
         trial.write_bytes(data)
         try:
-            load_file(trial, Path(folder))
+            load_file(trial, Path(folder), ocr=ocr)
         except LoadError as error:
             raise UploadRejected(f"{original_name}: {error}") from None
     target = corpus_dir / name

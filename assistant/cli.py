@@ -21,7 +21,8 @@ from typing import Any, TextIO
 from . import evaluation, indexing
 from .embedding import Embedder, EmbeddingError, embedder_for
 from .loading import LoadError, load_corpus
-from .datatypes import Answer
+from .ocr import page_label
+from .datatypes import Answer, Hit
 from .retrieval import FUSIONS, Retriever, one_per_document
 from .session import Assistant, ChatSession
 from .updating import update_index
@@ -120,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 def load_documents(settings: Settings):
     """The corpus documents (of a folder, or of one file such as a JSON-lines export); each
     unreadable file is reported on standard error."""
-    result = load_corpus(settings.corpus_dir, settings.max_file_mb)
+    result = load_corpus(settings.corpus_dir, settings.max_file_mb, settings.ocr)
     for problem in result.problems:
         print(f"warning: skipped {problem}", file=sys.stderr)
     return result.documents
@@ -213,11 +214,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     questions = ([{"id": str(i), "question": q} for i, q in enumerate(args.question, start=1)]
                  if args.question else read_questions(sys.stdin))
     for record in questions:
-        hits = one_per_document(retriever.search(record["question"], k=4 * args.k, documents=args.document))[:args.k]
+        hits = best_passages(retriever, record["question"], args.k, args.document)
         if args.json:
-            print(json.dumps({"id": record["id"], "hits": [
-                {"document": h.chunk.document, "chunk": h.chunk.id, "score": round(h.score, 6),
-                 "text": h.chunk.text, "page": h.chunk.page} for h in hits]}, ensure_ascii=False), flush=True)
+            print(json.dumps(search_record(record["id"], hits), ensure_ascii=False), flush=True)
         else:
             print(f"# {record['question']}")
             for rank, hit in enumerate(hits, start=1):
@@ -228,11 +227,23 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def best_passages(retriever: Retriever, question: str, k: int, documents: Sequence[str] | None = None) -> list[Hit]:
+    """The ``k`` best documents for ``question``, each at its best passage (``search``, the JSON API)."""
+    return one_per_document(retriever.search(question, k=4 * k, documents=documents))[:k]
+
+
+def search_record(record_id: Any, hits: Sequence[Hit]) -> dict[str, Any]:
+    """What ``search --json`` writes and the JSON API's /api/search returns."""
+    return {"id": record_id, "hits": [{"document": h.chunk.document, "chunk": h.chunk.id, "score": round(h.score, 6),
+                                       "text": h.chunk.text, "page": h.chunk.page} for h in hits]}
+
+
 def open_assistant(settings: Settings) -> Assistant:
     return Assistant(settings, open_knowledge_base(settings))
 
 
 def answer_record(record_id: Any, answer: Answer) -> dict[str, Any]:
+    """What ``ask --json`` writes and the JSON API's /api/ask returns."""
     return {"id": record_id, "answer": answer.text, "answered": answer.answered,
             "citations": [c.to_dict() for c in answer.citations]}
 
@@ -262,14 +273,14 @@ def format_answer(answer: Answer) -> str:
     for citation in sources:
         meta = citation.chunk.meta
         where = ", ".join(x for x in (meta.title or citation.chunk.document, meta.date,
-                                      f"S. {citation.chunk.page}" if citation.chunk.page else "") if x)
+                                      page_label(citation.chunk.page, meta, "S.")) if x)
         lines.append(f"[{citation.n}] {where}")
         lines.append("    " + " ".join(citation.chunk.text.split())[:300])
     return "\n".join(lines) + "\n"
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from .ui import serve
+    from .server import serve
 
     serve(settings, open_knowledge_base(settings), args.host, args.port)
     return 0

@@ -6,7 +6,7 @@ without a framework.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -19,13 +19,19 @@ class DocumentMeta:
     date: str = ""  # ISO date (YYYY-MM-DD or YYYY-MM or YYYY) where the text gives one
     kind: str = ""  # e.g. "Pressemitteilung", "Webseite"
     origin: str = ""  # where the document came from (file name, URL, export)
+    # Pages read by text recognition (OCR) from a scan, e.g. "2 3": their text may hold misread words.
+    ocr_pages: str = ""
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DocumentMeta:
-        return cls(**{k: str(data.get(k) or "") for k in ("title", "publisher", "date", "kind", "origin")})
+        return cls(**{f.name: str(data.get(f.name) or "") for f in fields(cls)})
+
+    def read_by_ocr(self, page: int | None) -> bool:
+        """Whether ``page`` of the document was read by text recognition."""
+        return page is not None and str(page) in self.ocr_pages.split()
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,7 @@ class Citation:
             "title": self.chunk.meta.title,
             "date": self.chunk.meta.date,
             "page": self.chunk.page,
+            "ocr": self.chunk.meta.read_by_ocr(self.chunk.page),
             "text": self.chunk.text,
         }
 

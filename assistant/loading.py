@@ -79,28 +79,32 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     return files
 
 
-def load_corpus(corpus_dir: Path, max_file_mb: float = Settings.max_file_mb) -> LoadResult:
+def load_corpus(corpus_dir: Path, max_file_mb: float = Settings.max_file_mb, ocr: bool = Settings.ocr) -> LoadResult:
     """Load every document under ``corpus_dir`` (or of that one file); unreadable files (and files
-    larger than ``max_file_mb``) are reported, not fatal."""
+    larger than ``max_file_mb``) are reported, not fatal, and so are pages of a PDF that yield no
+    text. ``ocr``: read scanned PDF pages by text recognition where Tesseract is installed."""
     corpus_dir = Path(corpus_dir)
     if corpus_dir.is_file():  # one file, e.g. a JSON-lines export: the corpus is that file
-        try:
-            return LoadResult(load_file(corpus_dir, corpus_dir.parent, max_file_mb), [])
-        except LoadError as error:
-            return LoadResult([], [LoadProblem(corpus_dir.name, str(error))])
-    if not corpus_dir.is_dir():
+        base, paths = corpus_dir.parent, [corpus_dir]
+    elif corpus_dir.is_dir():
+        base, paths = corpus_dir, corpus_files(corpus_dir)
+    else:
         raise LoadError(f"{corpus_dir}: corpus folder not found")
     documents: list[Document] = []
     problems: list[LoadProblem] = []
     seen: set[str] = set()
-    for path in corpus_files(corpus_dir):
-        name = path.relative_to(corpus_dir).as_posix()
+    for path in paths:
+        name = path.relative_to(base).as_posix()
+        notes: list[str] = []
         try:
-            loaded = load_file(path, corpus_dir, max_file_mb)
+            loaded = load_file(path, base, max_file_mb, ocr=ocr, notes=notes)
         except LoadError as error:
             problems.append(LoadProblem(name, str(error)))
             log.warning("skipped %s", problems[-1])
             continue
+        for note in notes:  # the file loads, but part of it could not be read
+            problems.append(LoadProblem(name, note))
+            log.warning("skipped %s", problems[-1])
         for document in loaded:
             if document.id in seen:
                 problems.append(LoadProblem(name, f"duplicate document id {document.id!r}"))
@@ -110,8 +114,10 @@ def load_corpus(corpus_dir: Path, max_file_mb: float = Settings.max_file_mb) -> 
     return LoadResult(documents, problems)
 
 
-def load_file(path: Path, corpus_dir: Path, max_file_mb: float = Settings.max_file_mb) -> list[Document]:
-    """The documents in one file (several for JSON lines); raises LoadError with the reason."""
+def load_file(path: Path, corpus_dir: Path, max_file_mb: float = Settings.max_file_mb, ocr: bool = Settings.ocr,
+              notes: list[str] | None = None) -> list[Document]:
+    """The documents in one file (several for JSON lines); raises LoadError with the reason. Parts
+    of the file that are left out (a PDF page without any text) are added to ``notes``."""
     corpus_dir = corpus_dir.resolve()
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -130,10 +136,10 @@ def load_file(path: Path, corpus_dir: Path, max_file_mb: float = Settings.max_fi
         return read_jsonl(data, origin=doc_id)
 
     if suffix in PDF_SUFFIXES:
-        text, pages, found = read_pdf(data)
+        text, pages, found = read_pdf(data, ocr, notes if notes is not None else [])
         # A PDF's creation date is when the file was exported; a dateline in the text
         # ("Bottrop, 3. Mai 2024 – ...") says when the release was published.
-        found = DocumentMeta(title=found.title, date=date_in_text(text) or found.date)
+        found = DocumentMeta(title=found.title, date=date_in_text(text) or found.date, ocr_pages=found.ocr_pages)
     elif suffix in DOCX_SUFFIXES:
         text, found = read_docx(data)
         pages = ()
@@ -149,6 +155,8 @@ def load_file(path: Path, corpus_dir: Path, max_file_mb: float = Settings.max_fi
     meta = merge_meta(found, values, origin=doc_id, text=text)
     digest = hashlib.sha256(data)
     digest.update(sidecar)  # edited metadata is a change of the document too
+    if meta.ocr_pages:  # a scan first read without Tesseract is read again once it is installed
+        digest.update(f"ocr:{meta.ocr_pages}".encode())
     return [valid_unicode(Document(doc_id, text, meta, pages, digest.hexdigest()))]
 
 
@@ -232,20 +240,37 @@ def read_jsonl(data: bytes, origin: str) -> list[Document]:
     return documents
 
 
-def read_pdf(data: bytes) -> tuple[str, tuple[int, ...], DocumentMeta]:
-    """Text of every page joined by blank lines, the offset where each page starts, and PDF info."""
+def read_pdf(data: bytes, ocr: bool = Settings.ocr, notes: list[str] | None = None,
+             ) -> tuple[str, tuple[int, ...], DocumentMeta]:
+    """Text of every page joined by blank lines, the offset where each page starts, and PDF info.
+    Pages without a text layer are read by text recognition (``ocr``, where Tesseract is
+    installed; their numbers go to ``DocumentMeta.ocr_pages``); pages that still yield no text
+    are named in ``notes``."""
     import io
 
     from pypdf import PdfReader
 
+    from . import ocr as recognition
+
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    notes = notes if notes is not None else []
+    recognise = ocr and recognition.available()
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise LoadError("PDF is encrypted; remove the password protection and add it again")
-        parts, starts, offset = [], [], 0
-        for page in reader.pages:
+        parts, starts, offset, recognised, empty = [], [], 0, [], []
+        for number, page in enumerate(reader.pages, start=1):
             page_text = normalise_newlines(page.extract_text() or "").strip()
+            if not page_text and recognise:
+                try:
+                    page_text = recognition.recognise_page(page)
+                except recognition.RecognitionError as error:
+                    notes.append(f"page {number}: text recognition (OCR) failed ({error}); page left out")
+                else:
+                    recognised += [number] if page_text else []
+            if not page_text:
+                empty.append(number)
             starts.append(offset)
             parts.append(page_text)
             offset += len(page_text) + 2
@@ -256,11 +281,16 @@ def read_pdf(data: bytes) -> tuple[str, tuple[int, ...], DocumentMeta]:
         # but also NotImplementedError for a garbled filter name, LimitReachedError for reference loops, ...)
         raise LoadError(f"not a readable PDF ({type(error).__name__}: {error})") from None
     text = "\n\n".join(parts)
+    how = ("text recognition (OCR) found none either" if recognise else "text recognition (OCR) is off (setting ocr)"
+           if not ocr else f"for text recognition (OCR), {recognition.INSTALL_HINT}")
     if not text.strip():
-        raise LoadError("PDF has no text layer (scanned image?); add a version with text")
+        raise LoadError(f"PDF has no text layer (scanned image?) and {how}; add a version with text")
+    for number in empty:
+        if not any(note.startswith(f"page {number}:") for note in notes):
+            notes.append(f"page {number}: no text (no text layer, and {how}); page left out")
     title = str(info.get("/Title") or "").strip()
     date = pdf_date(str(info.get("/CreationDate") or ""))
-    return text, tuple(starts), DocumentMeta(title=title, date=date)
+    return text, tuple(starts), DocumentMeta(title=title, date=date, ocr_pages=" ".join(map(str, recognised)))
 
 
 def read_docx(data: bytes) -> tuple[str, DocumentMeta]:
@@ -313,7 +343,11 @@ DROPPED_TAGS = ["script", "style", "noscript", "iframe", "nav", "header", "foote
 
 
 def read_html(html: str) -> tuple[str, DocumentMeta]:
-    """Main text of an HTML page (no navigation, scripts or styles) and its title and date."""
+    """Main text of an HTML page and its title and date. The main text is trafilatura's: on pages
+    like the initiatives' it leaves out navigation, cookie banners, teaser lists, comments and
+    footers that the page's tags do not mark as such, which the page's own <main>/<article> with
+    navigation tags dropped (``own_main_text``, used where trafilatura finds no main text) keeps
+    (benchmarks/html_extraction.py)."""
     # The lexbor backend: selectolax 1.0 removed the old Modest parser (selectolax.parser).
     from selectolax.lexbor import LexborHTMLParser
 
@@ -330,16 +364,43 @@ def read_html(html: str) -> tuple[str, DocumentMeta]:
             date = iso_date(node.attributes[attribute] or "")
             if date:
                 break
-    root = tree.css_first("main") or tree.css_first("article") or tree.body or tree.root
-    if root is None:
-        return "", DocumentMeta(title=title, date=date)
-    for node in root.css(",".join(DROPPED_TAGS)):
+    heading = tree.css_first("h1")
+    heading = " ".join(heading.text().split()) if heading is not None else ""
+    # What the tags mark as navigation, header, footer, forms, scripts, ... goes first, always;
+    # trafilatura then finds the boilerplate that the tags do not mark.
+    for node in tree.css(",".join(DROPPED_TAGS)):
         node.decompose()
-    if not title and (heading := root.css_first("h1")) is not None:
-        title = " ".join(heading.text().split())
-    lines = [" ".join(line.split()) for line in _collect_text(root).split("\n")]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return text, DocumentMeta(title=title, date=date)
+    text = trafilatura_text(tree.html or "", heading) or own_main_text(tree)
+    return text, DocumentMeta(title=title or heading, date=date)
+
+
+def trafilatura_text(html: str, heading: str = "") -> str:
+    """The page's main text by trafilatura, its first heading kept (trafilatura takes it for the
+    title and leaves it out); '' where it finds none (very short pages) or fails."""
+    import trafilatura
+
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
+    try:
+        text = trafilatura.extract(html, include_comments=False, include_tables=True, deduplicate=False) or ""
+    except Exception:  # noqa: BLE001 - lxml refuses some markup (nesting too deep, ...); the own extraction reads it
+        return ""
+    text = re.sub(r"(?m)^- ", "", text)  # trafilatura's list markers: items stay on lines of their own
+    if text.strip() and heading and heading not in text:
+        text = f"{heading}\n\n{text}"
+    return clean_lines(text)
+
+
+def own_main_text(tree) -> str:
+    """The text of the page's <main>, <article> or <body> (navigation, header, footer, scripts,
+    styles and forms already dropped), blocks on lines of their own."""
+    root = tree.css_first("main") or tree.css_first("article") or tree.body or tree.root
+    return clean_lines(_collect_text(root)) if root is not None else ""
+
+
+def clean_lines(text: str) -> str:
+    """Lines with single spaces, at most one blank line between blocks."""
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def _collect_text(root) -> str:
@@ -431,4 +492,5 @@ def merge_meta(found: DocumentMeta, sidecar: dict[str, str], origin: str, text: 
         date=sidecar.get("date") or found.date or date_in_text(text),
         kind=sidecar.get("kind") or found.kind,
         origin=sidecar.get("origin") or origin,
+        ocr_pages=found.ocr_pages,
     )

@@ -41,6 +41,10 @@ class Settings:
 
     # Loading: larger files are skipped with a message, judged by their size before they are read.
     max_file_mb: float = 50.0
+    # Text recognition (OCR) of PDF pages without a text layer (scans), with Tesseract's German
+    # model; used where Tesseract is installed (scripts/setup.sh installs it), else such pages are
+    # reported as unreadable. False: never.
+    ocr: bool = True
 
     # Chunking, in characters of the original text.
     chunk_size: int = 500
@@ -83,6 +87,13 @@ class Settings:
     # bounds the app's memory.
     max_sessions: int = 1000
     feedback_file: Path = PROJECT_DIR / "var" / "feedback.jsonl"
+    # The JSON API under /api (and the widget that websites embed): the websites whose pages may
+    # call it from the browser (CORS; e.g. "https://www.ruhrfutur.de", several separated by
+    # commas; none by default), requests per minute and client address (bursts of up to a
+    # quarter of it, at least 5, at once), and the largest request body.
+    api_origins: tuple[str, ...] = ()
+    api_requests_per_minute: int = 60
+    api_max_body_kb: int = 64
     # Admin tab (upload, remove, update, feedback): shown only when a password is set, e.g. via
     # the environment variable ASSISTANT_ADMIN_PASSWORD. A session ends after admin_session_minutes
     # without an action; after admin_max_failures wrong passwords within admin_lockout_minutes, that
@@ -144,6 +155,9 @@ def _coerce(name: str, value: Any) -> Any:
         return int(value)
     if kind == "float":
         return float(value)
+    if kind == "tuple[str, ...]":  # a TOML list, or text separated by commas or spaces
+        items = value if isinstance(value, (list, tuple)) else str(value).replace(",", " ").split()
+        return tuple(str(item).strip() for item in items if str(item).strip())
     if kind == "bool":
         return value if isinstance(value, bool) else str(value).strip().lower() in {"1", "true", "yes", "on"}
     return str(value)

@@ -26,11 +26,12 @@ from gradio.utils import LRUCache  # noqa: E402
 
 from .access import AdminAccess  # noqa: E402
 from .datatypes import Answer, Citation  # noqa: E402
-from .admin import MAX_UPLOAD_BYTES, UploadRejected, add_upload, remove_document  # noqa: E402
+from .admin import UploadRejected, add_upload, remove_document  # noqa: E402
 from .indexing import IndexProblem, KnowledgeBase  # noqa: E402
 from .loading import LoadError, corpus_files, load_corpus  # noqa: E402
+from .ocr import page_label  # noqa: E402
 from .updating import update_index  # noqa: E402
-from .session import Assistant, LiveAssistant, Turn  # noqa: E402
+from .session import Assistant, Turn  # noqa: E402
 from .settings import Settings  # noqa: E402
 
 TITLE = "Ruhr-Bildungsassistent"
@@ -43,6 +44,7 @@ EXAMPLES = [
     "Wie erreiche ich Benjamin Fricke?",
 ]
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$])")
+ATTRIBUTE_SPECIAL = set("&<>\"'\\`*_{}[]()#+-.!|~:$=/")
 
 CSS = """
 .quelle { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.6em 0.8em; margin-bottom: 0.8em; }
@@ -50,14 +52,24 @@ CSS = """
 .quelle .kopf { font-weight: 600; margin-bottom: 0.3em; }
 .quelle .meta { color: var(--body-text-color-subdued); font-size: 0.9em; }
 .quelle blockquote { white-space: pre-wrap; margin: 0.4em 0; padding-left: 0.6em; border-left: 3px solid var(--border-color-primary); }
-.quelle mark { background: #fff3a3; color: inherit; }
+.quelle mark { background: #fff3a3; color: #1f2937; font-weight: 600; }
 .quelle pre { white-space: pre-wrap; max-height: 24em; overflow: auto; }
 .hinweis { font-style: italic; }
+.tabelle { overflow-x: auto; max-width: 100%; }
 table.dokumente { width: 100%; font-size: 0.9em; }
 table.dokumente td, table.dokumente th { padding: 0.2em 0.4em; text-align: left; vertical-align: top; }
+/* A visible focus on everything that takes it (Gradio removes the browser's outline on some). */
+a:focus-visible, button:focus-visible, summary:focus-visible, [tabindex]:focus-visible, [role="tab"]:focus-visible,
+input:focus-visible, textarea:focus-visible { outline: 3px solid #1d4ed8 !important; outline-offset: 2px; }
+.quelle:focus { outline: 3px solid #1d4ed8; }
 """
 
-# Citation numbers in answers are links to "#quelle-N"; scroll to that source in the panel.
+# Citation numbers in answers are links to "#quelle-N": by mouse or keyboard (Enter), they scroll to
+# that source in the panel, mark it and move the focus there, so keyboard and screen-reader users
+# go on reading the source. Gradio's English names (not covered by its German translation) are
+# replaced: the chat's conversation (a polite live region, role=log, so that new answers are read
+# out) is named "Gespräch", the upload field is named by its visible German text, and each
+# citation link is named by its title ("Quelle 1: <Titel>").
 JS = """
 () => {
   document.addEventListener('click', (event) => {
@@ -69,8 +81,19 @@ JS = """
     if (!target) return;
     document.querySelectorAll('.quelle.aktiv').forEach((el) => el.classList.remove('aktiv'));
     target.classList.add('aktiv');
+    target.focus({preventScroll: true});
     target.scrollIntoView({behavior: 'smooth', block: 'center'});
   }, true);
+  const rename = () => {
+    document.querySelectorAll('#chat [role="log"]:not([aria-label="Gespräch"])')
+      .forEach((log) => log.setAttribute('aria-label', 'Gespräch'));
+    document.querySelectorAll('.upload-container[aria-label]').forEach((field) => field.removeAttribute('aria-label'));
+    document.querySelectorAll('#chat a[href^="#quelle-"][title]:not([aria-label])')
+      .forEach((link) => link.setAttribute('aria-label', link.getAttribute('title')));
+  };
+  rename();
+  new MutationObserver(rename).observe(document.body, {childList: true, subtree: true, attributes: true,
+                                                      attributeFilter: ['aria-label']});
 }
 """
 
@@ -81,11 +104,13 @@ def escape_markdown(text: str) -> str:
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The answer as safe Markdown: escaped text, citation numbers as links to the sources panel."""
+    """The answer as safe Markdown: escaped text, citation numbers as links to the sources panel,
+    named for screen readers by their source ("Quelle 1: <Titel>")."""
     parts = [f"*{escape_markdown(answer.notice)}*\n\n"] if answer.notice else []
+    titles = {c.n: c.chunk.meta.title or c.chunk.document for c in answer.citations}
     for line in answer.text.splitlines():
         pieces = re.split(r"(\[\d+\])", line)
-        rendered = "".join(f"[\\[{p[1:-1]}\\]](#quelle-{p[1:-1]})" if re.fullmatch(r"\[\d+\]", p)
+        rendered = "".join(citation_link(int(p[1:-1]), titles.get(int(p[1:-1]), "")) if re.fullmatch(r"\[\d+\]", p)
                            else escape_markdown(p) for p in pieces)
         parts.append(rendered + "  \n")
     if not answer.answered and answer.related:
@@ -94,13 +119,22 @@ def answer_markdown(answer: Answer) -> str:
     return "".join(parts).strip()
 
 
+def citation_link(n: int, title: str) -> str:
+    """``[n]`` as a link to source n, titled "Quelle n: <title>" (the page's script makes that its
+    accessible name: Gradio's sanitiser keeps ``title`` but drops ``aria-label``). The title is
+    written with character references for everything HTML or Markdown would act on, so it stays text."""
+    name = "".join(f"&#{ord(ch)};" if ch in ATTRIBUTE_SPECIAL else ch
+                   for ch in (f"Quelle {n}: {title}" if title else f"Quelle {n}"))
+    return f'<a href="#quelle-{n}" title="{name}">[{n}]</a>'
+
+
 def source_html(citation: Citation, full_text: str | None = None) -> str:
     """One source: number, title, publisher, date and page, the passage with the quoted sentences
     marked, and the whole document on request."""
     chunk = citation.chunk
     meta = chunk.meta
     details = " · ".join(html.escape(x) for x in (meta.publisher, _date_de(meta.date), meta.kind,
-                                                    f"Seite {chunk.page}" if chunk.page else "") if x)
+                                                    page_label(chunk.page, meta, "Seite")) if x)
     passage, position = [], 0
     for start, end in citation.highlights:
         passage.append(html.escape(chunk.text[position:start]))
@@ -109,10 +143,13 @@ def source_html(citation: Citation, full_text: str | None = None) -> str:
     passage.append(html.escape(chunk.text[position:]))
     document = ""
     if full_text is not None:
+        # The document scrolls inside its box: focusable, so that it can be scrolled by keyboard.
         document = (f"<details><summary>Ganzes Dokument anzeigen ({html.escape(chunk.document)})</summary>"
-                    f"<pre>{html.escape(full_text.strip())}</pre></details>")
-    return (f'<div class="quelle" id="quelle-{citation.n}"><div class="kopf">[{citation.n}] '
-            f'{html.escape(meta.title or chunk.document)}</div><div class="meta">{details}</div>'
+                    f'<pre tabindex="0" role="region" aria-label="Ganzes Dokument zu Quelle {citation.n}">'
+                    f"{html.escape(full_text.strip())}</pre></details>")
+    return (f'<div class="quelle" id="quelle-{citation.n}" tabindex="-1" role="region" '
+            f'aria-labelledby="quelle-{citation.n}-titel"><div class="kopf" id="quelle-{citation.n}-titel">'
+            f'[{citation.n}] {html.escape(meta.title or chunk.document)}</div><div class="meta">{details}</div>'
             f'<blockquote>{"".join(passage)}</blockquote>{document}</div>')
 
 
@@ -134,8 +171,15 @@ def documents_html(kb: KnowledgeBase) -> str:
         rows.append(f"<tr><td>{html.escape(meta.get('title') or doc_id)}</td>"
                     f"<td>{html.escape(meta.get('publisher') or '')}</td>"
                     f"<td>{html.escape(_date_de(meta.get('date') or '') or '–')}</td></tr>")
-    return ('<table class="dokumente"><tr><th>Dokument</th><th>Herausgeber</th><th>Datum</th></tr>'
-            + "".join(rows) + "</table>")
+    return scrolling_table("Dokumente im Index", '<tr><th scope="col">Dokument</th><th scope="col">Herausgeber</th>'
+                           '<th scope="col">Datum</th></tr>' + "".join(rows))
+
+
+def scrolling_table(name: str, rows: str) -> str:
+    """A table that scrolls sideways inside its box on a narrow screen instead of widening the page
+    (focusable, so that it can be scrolled by keyboard)."""
+    return (f'<div class="tabelle" tabindex="0" role="region" aria-label="{html.escape(name)}">'
+            f'<table class="dokumente">{rows}</table></div>')
 
 
 def _date_de(date: str) -> str:
@@ -246,9 +290,22 @@ def chat_tab(assistant: Assistant, current: Callable[[], Assistant], feedback: F
 
 
 def theme() -> gr.themes.Base:
-    # System fonts: the default theme would load its font from Google's servers.
-    return gr.themes.Default(font=[gr.themes.Font("system-ui"), gr.themes.Font("Segoe UI"), "sans-serif"],
-                             font_mono=[gr.themes.Font("ui-monospace"), "monospace"])
+    """Gradio's default theme with system fonts (the default would load its font from Google's
+    servers) and colours that keep text at a contrast of at least 4.5:1 (WCAG 2.1 AA): blue
+    instead of orange for buttons, tabs and the active source, darker grey for secondary text."""
+    return gr.themes.Default(
+        primary_hue=gr.themes.colors.blue, font=[gr.themes.Font("system-ui"), gr.themes.Font("Segoe UI"), "sans-serif"],
+        font_mono=[gr.themes.Font("ui-monospace"), "monospace"],
+    ).set(
+        body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_300",
+        block_label_text_color="*neutral_600", block_title_text_color="*neutral_600",
+        input_placeholder_color="*neutral_500", input_placeholder_color_dark="*neutral_400",
+        color_accent="*primary_700", color_accent_soft="*primary_50",
+        button_primary_background_fill="*primary_700", button_primary_background_fill_dark="*primary_700",
+        button_primary_background_fill_hover="*primary_800", button_primary_background_fill_hover_dark="*primary_800",
+        button_cancel_background_fill="#b91c1c", button_cancel_background_fill_dark="#b91c1c",
+        button_cancel_background_fill_hover="#991b1b", button_cancel_background_fill_hover_dark="#991b1b",
+    )
 
 
 class RecentSessions(LRUCache):
@@ -272,28 +329,6 @@ class RecentSessions(LRUCache):
 
     def get(self, key, default=None):
         return self[key] if key in self else default
-
-
-def serve(settings: Settings, kb: KnowledgeBase, host: str | None = None, port: int | None = None,
-          block: bool = True) -> gr.Blocks:
-    """Start the chat and block (``block=False``: return the running app, for tests); the model
-    and index are loaded once, here, and a new index version is picked up before the next
-    question after an update."""
-    live = LiveAssistant(Assistant(settings, kb))
-    app = build_app(live.get(), settings, live.get, live.reload)
-    app.queue(default_concurrency_limit=settings.workers, max_size=settings.queue_size)
-    queues = getattr(app._queue, "pending_messages_per_session", None)
-    events = getattr(app._queue, "pending_event_ids_session", None)
-    if type(queues) is LRUCache and isinstance(events, dict):
-        def forget(session: str) -> None:  # Gradio keeps an empty set per finished session forever
-            if not events.get(session):
-                events.pop(session, None)
-        app._queue.pending_messages_per_session = RecentSessions(queues.max_size, forget)
-    app.launch(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS,
-               js=JS, footer_links=[], ssr_mode=False, show_error=False, quiet=not block,
-               max_file_size=MAX_UPLOAD_BYTES, state_session_capacity=settings.max_sessions,
-               prevent_thread_lock=not block)
-    return app
 
 
 def admin_tab(settings: Settings, current: Callable[[], Assistant], reload: Callable[[], Assistant],
@@ -359,12 +394,13 @@ def admin_tab(settings: Settings, current: Callable[[], Assistant], reload: Call
             return "Bitte eine Datei wählen."
         path = Path(file if isinstance(file, str) else file.name)
         original = getattr(file, "orig_name", None) or path.name
-        document = add_upload(settings.corpus_dir, path, original, title_text, publisher_text, date_text)
+        document = add_upload(settings.corpus_dir, path, original, title_text, publisher_text, date_text,
+                              ocr=settings.ocr)
         return f"{document} hinzugefügt. Mit „Index aktualisieren“ wird es durchsuchbar."
 
     def run_update():
         engine = current()
-        result = load_corpus(settings.corpus_dir, settings.max_file_mb)
+        result = load_corpus(settings.corpus_dir, settings.max_file_mb, settings.ocr)
         problems = "".join(f"\nÜbersprungen: {p}" for p in result.problems)
         outcome = update_index(settings, result.documents, engine.embedder)
         reload()
@@ -405,15 +441,16 @@ def admin_documents_html(kb: KnowledgeBase) -> str:
         f"<td>{html.escape(_date_de(r['meta'].get('date') or '') or '–')}</td><td>{r['chunks']}</td>"
         f"<td>{html.escape(r.get('added', '')[:16].replace('T', ' '))}</td></tr>"
         for doc_id, r in sorted(kb.manifest["documents"].items()))
-    return ('<table class="dokumente"><tr><th>Datei</th><th>Titel</th><th>Datum</th><th>Abschnitte</th>'
-            f'<th>Hinzugefügt</th></tr>{rows}</table><p>Version {html.escape(kb.version)}</p>')
+    header = "".join(f'<th scope="col">{name}</th>' for name in ("Datei", "Titel", "Datum", "Abschnitte", "Hinzugefügt"))
+    return scrolling_table("Dokumente im Index", f"<tr>{header}</tr>{rows}") + f"<p>Version {html.escape(kb.version)}</p>"
 
 
 def feedback_html(path: Path, last: int = 50) -> str:
     if not path.is_file():
         return "<p>Noch keine Rückmeldungen.</p>"
     entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[-last:] if line.strip()]
-    rows = "".join(f"<tr><td>{'👍' if e.get('rating') == 'up' else '👎'}</td><td>{html.escape(e.get('question', ''))}</td>"
-                   f"<td>{html.escape(e.get('answer', ''))}</td><td>{html.escape(e.get('time', ''))}</td></tr>"
-                   for e in reversed(entries))
-    return f'<table class="dokumente"><tr><th></th><th>Frage</th><th>Antwort</th><th>Zeit</th></tr>{rows}</table>'
+    rows = "".join(f"<tr><td>{'👍 gut' if e.get('rating') == 'up' else '👎 schlecht'}</td>"
+                   f"<td>{html.escape(e.get('question', ''))}</td><td>{html.escape(e.get('answer', ''))}</td>"
+                   f"<td>{html.escape(e.get('time', ''))}</td></tr>" for e in reversed(entries))
+    header = "".join(f'<th scope="col">{name}</th>' for name in ("Bewertung", "Frage", "Antwort", "Zeit"))
+    return scrolling_table("Rückmeldungen", f"<tr>{header}</tr>{rows}")

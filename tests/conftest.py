@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -75,6 +76,28 @@ def pdf_bytes(pages: Sequence[str | None] = ("Pressemitteilung: Neues Programm f
             pdf.multi_cell(0, 8, text)
     if password:
         pdf.set_encryption(owner_password=password, user_password=password)
+    return bytes(pdf.output())
+
+
+SCAN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # Debian's fonts-dejavu-core (setup.sh --test)
+
+
+def scanned_pdf_bytes(pages: Sequence[str | None]) -> bytes:
+    """A scanned document: each page's German text drawn into a 150-dpi greyscale picture (a page
+    given as None stays blank paper) and the pictures wrapped by fpdf2 as a PDF without any text layer."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(SCAN_FONT), 30)
+    pdf = FPDF()
+    for text in pages:
+        picture = Image.new("L", (1240, 1754), 250)  # A4 at 150 dpi, off-white paper
+        draw = ImageDraw.Draw(picture)
+        for number, line in enumerate((text or "").splitlines()):
+            draw.text((120, 150 + 48 * number), line, fill=20, font=font)
+        scan = io.BytesIO()
+        picture.save(scan, format="PNG")
+        pdf.add_page()
+        pdf.image(scan, x=0, y=0, w=210, h=297)
     return bytes(pdf.output())
 
 
@@ -147,3 +170,57 @@ def session_components(app, session: str) -> int:
     """How many components the Gradio app keeps for one browser session: one per component of the
     page, however many events the session ran (Gradio keeps a copy of each updated component)."""
     return len(app.state_holder[session].blocks_config.blocks)
+
+
+# -- the app in a real browser (Debian's chromium through playwright) ------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_app(corpus: Path, index: Path, **env: str):
+    """``python -m assistant serve`` on a free port; (process, url)."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port), "--corpus",
+                                str(corpus), "--index", str(index)], cwd=PROJECT_DIR, env=dict(os.environ, **env),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process, f"http://127.0.0.1:{port}/"
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail(f"app exited: {process.stdout.read()}")
+            time.sleep(0.5)
+    process.kill()
+    pytest.fail("app did not start within 90 s")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed; run scripts/setup.sh --test")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url: str, width: int = 1280):
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+    foreign: list[str] = []
+    page.on("request", lambda request: foreign.append(request.url)
+            if not request.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
+    page.goto(url, wait_until="load")  # Gradio keeps a connection open, so never "networkidle"
+    page.locator("#frage textarea").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)  # let the page's own scripts (and any stray request) run
+    return page, foreign

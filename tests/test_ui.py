@@ -1,5 +1,6 @@
 """Rendering of answers and sources (the browser test checks the same in a real page)."""
 
+import html
 import json
 import re
 import socket
@@ -8,8 +9,9 @@ import pytest
 from gradio_client import Client
 
 from assistant.datatypes import Answer, Chunk, Citation, DocumentMeta
+from assistant.server import serve
 from assistant.ui import (FeedbackLog, RecentSessions, answer_markdown, documents_html, escape_markdown, kept_turn,
-                          serve, source_html)
+                          source_html)
 from conftest import session_components
 
 HOSTILE = '<img src=x onerror=alert(1)> ![x](http://example.invalid/x.png) <script>alert(2)</script> **fett**'
@@ -21,10 +23,13 @@ def test_escape_markdown_neutralises_html_and_markdown():
     assert "![" not in escaped and "](" not in escaped and "**" not in escaped
 
 
-def test_answer_markdown_links_citations_and_escapes_text():
-    answer = Answer(f"Die Antwort {HOSTILE} [1]\nZweiter Satz [2]", True)
+def test_answer_markdown_links_citations_named_by_their_source_and_escapes_text():
+    chunk = Chunk("d#0", "d", "Text", 0, 4, None, DocumentMeta(title=f'Titel "{HOSTILE}" `code` *x* _y_ \\'))
+    answer = Answer(f"Die Antwort {HOSTILE} [1]\nZweiter Satz [2]", True, (Citation(1, chunk),))
     markdown = answer_markdown(answer)
-    assert "[\\[1\\]](#quelle-1)" in markdown and "[\\[2\\]](#quelle-2)" in markdown
+    assert '<a href="#quelle-2" title="Quelle 2">[2]</a>' in markdown
+    link = re.search(r'<a href="#quelle-1" title="([^"<>`*_\\]*)">\[1\]</a>', markdown)
+    assert link and html.unescape(link[1]) == f'Quelle 1: Titel "{HOSTILE}" `code` *x* _y_ \\'
     assert "<img" not in markdown and "<script" not in markdown
     assert not re.search(r"!\[x\]\(http", markdown)
 

