@@ -70,12 +70,15 @@ class CitationRecord(BaseModel):
     page: int | None
     ocr: bool = Field(description="the page was read from a scan by text recognition (Texterkennung)")
     text: str = Field(description="the cited passage as in the document (plain text; escape it before showing)")
+    highlights: list[list[int]] = Field(description="[start, end] of what the answer quotes from text")
+    values: list[list[int]] = Field(description="[start, end] of the asked date, number or contact in text")
 
 
 class AskAnswer(BaseModel):
     id: str | int | None
     answer: str = Field(description="the answer, with citation numbers such as [1]; plain text")
     answered: bool = Field(description="false: the documents do not answer the question")
+    marks: list[list[int]] = Field(description="[start, end] of the asked date, number or contact in answer")
     citations: list[CitationRecord]
 
 

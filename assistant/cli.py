@@ -245,6 +245,7 @@ def open_assistant(settings: Settings) -> Assistant:
 def answer_record(record_id: Any, answer: Answer) -> dict[str, Any]:
     """What ``ask --json`` writes and the JSON API's /api/ask returns."""
     return {"id": record_id, "answer": answer.text, "answered": answer.answered,
+            "marks": [list(span) for span in answer.marks],
             "citations": [c.to_dict() for c in answer.citations]}
 
 

@@ -6,8 +6,15 @@ without a framework.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+
+def german_date(date: str) -> str:
+    """2023-04-21 -> 21.04.2023, as a German reader expects it (partial dates stay as they are)."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", date or "")
+    return f"{match[3]}.{match[2]}.{match[1]}" if match else (date or "")
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,8 @@ class Citation:
             "page": self.chunk.page,
             "ocr": self.chunk.meta.read_by_ocr(self.chunk.page),
             "text": self.chunk.text,
+            "highlights": [list(span) for span in self.highlights],  # what the answer quotes
+            "values": [list(span) for span in self.values],  # the asked date, number or contact in it
         }
 
 

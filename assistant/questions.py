@@ -34,7 +34,7 @@ PHONE = re.compile(r"(?:\+49|\b0\d{2,4})[\s/-]*\d[\d\s/-]{4,}\d")
 # where one is a capitalised function word ("Melden Sie", "Die Stadt").
 _NOT_A_NAME = (r"(?!(?:Sie|Ihr|Ihre|Ihnen|Ihrer|Der|Die|Das|Den|Dem|Des|Ein|Eine|Einen|Und|Oder|Mit|Für|Bei|Von|Zu|Zum|"
                r"Zur|Im|In|Am|An|Auf|Aus|Wir|Uns|Unser|Unsere|Es|Er|Wer|Wie|Was|Wann|Wo|Nach|Über|Seit)\b)")
-PERSON = re.compile(rf"\b(?:Dr\.\s|Prof\.\s)?{_NOT_A_NAME}[A-ZÄÖÜ][a-zäöüß]+(?:-[A-ZÄÖÜ][a-zäöüß]+)?(?:\s[A-Z]\.)?\s{_NOT_A_NAME}"
+PERSON = re.compile(rf"\b(?:Dr\. |Prof\. )?{_NOT_A_NAME}[A-ZÄÖÜ][a-zäöüß]+(?:-[A-ZÄÖÜ][a-zäöüß]+)?(?: [A-Z]\.)? {_NOT_A_NAME}"
                     rf"[A-ZÄÖÜ][a-zäöüß]+(?:-[A-ZÄÖÜ][a-zäöüß]+)?\b")
 
 KIND_PATTERNS = (

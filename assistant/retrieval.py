@@ -115,7 +115,9 @@ class Retriever:
         fused = (alpha * bm25 / max(float(bm25.max()), 1e-9)
                  + (1 - alpha) * (cosine - last) / max(best - last, 1e-9))
         if question.kind != "other":
-            typed = np.array([has_answer_type(self.kb.chunks[p].text, question.kind) for p in positions.tolist()])
+            # Only what can answer counts: a date in a download list or a copyright line does not.
+            typed = np.array([any(has_answer_type(text, question.kind) for text in self.kb.chunks[p].unit_texts())
+                              for p in positions.tolist()])
             fused += self.settings.answer_type_bonus * typed
             if question.kind in STRICT_KINDS:  # no date cannot answer "wann", no number "wie viele" ...
                 fused = np.where(typed, fused, fused * self.settings.untyped_factor)

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -25,7 +25,7 @@ import gradio as gr  # noqa: E402
 from gradio.utils import LRUCache  # noqa: E402
 
 from .access import AdminAccess  # noqa: E402
-from .datatypes import Answer, Citation  # noqa: E402
+from .datatypes import Answer, Citation, german_date  # noqa: E402
 from .admin import UploadRejected, add_upload, remove_document  # noqa: E402
 from .indexing import IndexProblem, KnowledgeBase  # noqa: E402
 from .loading import LoadError, corpus_files, load_corpus  # noqa: E402
@@ -108,15 +108,29 @@ def answer_markdown(answer: Answer) -> str:
     named for screen readers by their source ("Quelle 1: <Titel>")."""
     parts = [f"*{escape_markdown(answer.notice)}*\n\n"] if answer.notice else []
     titles = {c.n: c.chunk.meta.title or c.chunk.document for c in answer.citations}
-    for line in answer.text.splitlines():
-        pieces = re.split(r"(\[\d+\])", line)
-        rendered = "".join(citation_link(int(p[1:-1]), titles.get(int(p[1:-1]), "")) if re.fullmatch(r"\[\d+\]", p)
-                           else escape_markdown(p) for p in pieces)
-        parts.append(rendered + "  \n")
+    offset = 0
+    for line in answer.text.split("\n"):
+        rendered, position = [], offset
+        for piece in re.split(r"(\[\d+\])", line):
+            if re.fullmatch(r"\[\d+\]", piece):
+                rendered.append(citation_link(int(piece[1:-1]), titles.get(int(piece[1:-1]), "")))
+            else:  # the asked value (a date, a number, an address) in bold
+                rendered += [f"**{escape_markdown(text)}**" if marked else escape_markdown(text)
+                             for text, marked in marked_pieces(piece, position, answer.marks)]
+            position += len(piece)
+        parts.append("".join(rendered) + "  \n")
+        offset += len(line) + 1
     if not answer.answered and answer.related:
         parts.append("\n*Vielleicht hilfreich: die Passagen rechts kommen der Frage am nächsten, "
                      "beantworten sie aber nicht sicher.*")
     return "".join(parts).strip()
+
+
+def marked_pieces(text: str, offset: int, marks: Sequence[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """``text`` (which starts at ``offset`` of the text ``marks`` refer to) cut into pieces, each
+    with whether it lies inside one of ``marks``."""
+    cuts = sorted({0, len(text), *(min(max(p - offset, 0), len(text)) for span in marks for p in span)})
+    return [(text[a:b], any(m0 <= offset + a < m1 for m0, m1 in marks)) for a, b in zip(cuts, cuts[1:]) if a < b]
 
 
 def citation_link(n: int, title: str) -> str:
@@ -133,12 +147,14 @@ def source_html(citation: Citation, full_text: str | None = None) -> str:
     marked, and the whole document on request."""
     chunk = citation.chunk
     meta = chunk.meta
-    details = " · ".join(html.escape(x) for x in (meta.publisher, _date_de(meta.date), meta.kind,
+    details = " · ".join(html.escape(x) for x in (meta.publisher, german_date(meta.date), meta.kind,
                                                     page_label(chunk.page, meta, "Seite")) if x)
     passage, position = [], 0
     for start, end in citation.highlights:
         passage.append(html.escape(chunk.text[position:start]))
-        passage.append(f"<mark>{html.escape(chunk.text[start:end])}</mark>")
+        inner = "".join(f"<strong>{html.escape(text)}</strong>" if marked else html.escape(text)
+                        for text, marked in marked_pieces(chunk.text[start:end], start, citation.values))
+        passage.append(f"<mark>{inner}</mark>")
         position = end
     passage.append(html.escape(chunk.text[position:]))
     document = ""
@@ -170,7 +186,7 @@ def documents_html(kb: KnowledgeBase) -> str:
         meta = record["meta"]
         rows.append(f"<tr><td>{html.escape(meta.get('title') or doc_id)}</td>"
                     f"<td>{html.escape(meta.get('publisher') or '')}</td>"
-                    f"<td>{html.escape(_date_de(meta.get('date') or '') or '–')}</td></tr>")
+                    f"<td>{html.escape(german_date(meta.get('date') or '') or '–')}</td></tr>")
     return scrolling_table("Dokumente im Index", '<tr><th scope="col">Dokument</th><th scope="col">Herausgeber</th>'
                            '<th scope="col">Datum</th></tr>' + "".join(rows))
 
@@ -180,12 +196,6 @@ def scrolling_table(name: str, rows: str) -> str:
     (focusable, so that it can be scrolled by keyboard)."""
     return (f'<div class="tabelle" tabindex="0" role="region" aria-label="{html.escape(name)}">'
             f'<table class="dokumente">{rows}</table></div>')
-
-
-def _date_de(date: str) -> str:
-    """2023-04-21 -> 21.04.2023 (partial dates stay as they are)."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", date or "")
-    return f"{match[3]}.{match[2]}.{match[1]}" if match else (date or "")
 
 
 class FeedbackLog:
@@ -438,7 +448,7 @@ def client_address(request: gr.Request | None) -> str:
 def admin_documents_html(kb: KnowledgeBase) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(doc_id)}</td><td>{html.escape(r['meta'].get('title') or '')}</td>"
-        f"<td>{html.escape(_date_de(r['meta'].get('date') or '') or '–')}</td><td>{r['chunks']}</td>"
+        f"<td>{html.escape(german_date(r['meta'].get('date') or '') or '–')}</td><td>{r['chunks']}</td>"
         f"<td>{html.escape(r.get('added', '')[:16].replace('T', ' '))}</td></tr>"
         for doc_id, r in sorted(kb.manifest["documents"].items()))
     header = "".join(f'<th scope="col">{name}</th>' for name in ("Datei", "Titel", "Datum", "Abschnitte", "Hinzugefügt"))

@@ -134,12 +134,16 @@ def check_citations(answer: Answer, kb: indexing.KnowledgeBase) -> None:
         assert chunk.text.strip()
         for start, end in citation.highlights:
             assert 0 <= start < end <= len(chunk.text)
-            assert (chunk.start + start, chunk.start + end) in chunk.units
+            assert any(u.start <= chunk.start + start and chunk.start + end <= u.end for u in chunk.units)
             assert flat(chunk.text[start:end]) in flat(answer.text)  # the answer quotes the highlighted text
+        for start, end in citation.values:
+            assert any(a <= start and end <= b for a, b in citation.highlights)  # values lie in what is quoted
 
 
 def flat(text: str) -> str:
-    """Words only: the answer joins a unit's lines with spaces or " – "."""
+    """Words only: the answer joins a unit's lines with spaces or " – " and shows Markdown links
+    as their text."""
+    text = re.sub(r"\[([^\]\n]+)\]\([^)\s]*\)", r"\1", text).rstrip(",;")
     return " ".join(text.replace("–", " ").split())
 
 

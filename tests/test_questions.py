@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.questions import classify, has_answer_type
+from assistant.questions import PERSON, answer_values, classify, focus_word, has_answer_type
 
 
 @pytest.mark.parametrize("text, kind", [
@@ -38,3 +38,60 @@ def test_language():
 ])
 def test_answer_types(text, kind, expected):
     assert has_answer_type(text, kind) is expected
+
+
+@pytest.mark.parametrize("text, attribute", [
+    ("Wie lautet die Telefonnummer von Julia Kalinowski?", "phone"),
+    ("Und wie lautet ihre E-Mail-Adresse?", "email"),
+    ("Wie kann man die Pressestelle telefonisch erreichen?", "phone"),
+    ("Wie erreiche ich Benjamin Fricke?", ""),
+])
+def test_asked_contact_detail(text, attribute):
+    assert classify(text).attribute == attribute
+
+
+def test_price_questions_want_an_amount():
+    assert classify("Was kostet die Teilnahme am Kongress?").kind == "cost"
+    assert classify("What is the annual budget of RuhrFutur?").kind == "cost"
+    assert answer_values("Die Teilnahme kostet 25 Euro, für Schüler ist sie kostenlos.", "cost") == ["25 Euro", "kostenlos"]
+    assert answer_values("Der Kongress fand 2018 statt.", "cost") == []
+
+
+def test_a_count_is_not_the_year_it_is_about():
+    assert answer_values("Seit Anfang 2017 gibt es 13 Kommunen und über die Hälfte der Schulen.", "number") == \
+        ["13", "Hälfte"]
+    assert answer_values("am 20. September 2011", "number") == []
+
+
+def test_dates_include_decades_and_centuries():
+    assert answer_values("Mitte des 18. Jahrhunderts, in den 1990ern, seit den 90er Jahren, im Jahr 1186", "date") == \
+        ["18. Jahrhunderts", "1990ern", "90er Jahren", "1186"]
+
+
+@pytest.mark.parametrize("text, focus", [
+    ("Welche Partei ist in den Regionen am stärksten?", "partei"),
+    ("In welchem County liegt Jacksonville?", "county"),
+    ("Wie viele Punkte gab die Verteidigung ab?", "punkte"),
+    ("Wer ist der Vorstandsvorsitzende der Evonik Industries AG?", "vorstandsvorsitzende"),
+    ("Wer leitet den Regionalverband Ruhr?", "leitung"),
+    ("Wer ist Bernd Kreuzinger?", ""),  # a name, not a role
+    ("Welcher Begriff bezeichnet das?", ""),  # a frame word
+    ("Wer ist für Potenzialförderung zuständig?", ""),
+])
+def test_focus_word(text, focus):
+    assert focus_word(text) == focus
+
+
+@pytest.mark.parametrize("text, names", [
+    ("Bitte melden Sie sich bei Dr. Britta L. Schröder.", ["Dr. Britta L. Schröder"]),
+    ("Pressekontakte\nMelden Sie sich gerne bei uns!", []),
+    ("Hans-Theo Köster (RAG Stiftung)", ["Hans-Theo Köster"]),
+    ("Ruhr\nDr", []),  # never across lines
+])
+def test_names_of_people(text, names):
+    assert [m.group() for m in PERSON.finditer(text)] == names
+
+
+def test_list_questions():
+    assert classify("Welche Städte sind beigetreten?").wants_list
+    assert not classify("Wann wurde RuhrFutur gegründet?").wants_list
