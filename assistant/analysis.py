@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import Stemmer
 
+from .vocabulary import ABBREVIATIONS
+
 TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 # Function words of German (and a few English ones, for questions asked in English).
@@ -80,8 +82,10 @@ class Analyzer:
     def terms(self, text: str) -> list[str]:
         """Stems of the content words of ``text``, each followed by the stems of its compound parts."""
         result: list[str] = []
-        for word in words(text):
-            if word in STOPWORDS:
+        for token in TOKEN.findall(unicodedata.normalize("NFC", text)):
+            word = token.casefold()
+            # "OB" in capitals is the abbreviation (Oberbürgermeister), not the conjunction "ob".
+            if word in STOPWORDS and not (token.isupper() and word in ABBREVIATIONS):
                 continue
             result.append(stem(word))
             if len(word) >= 2 * self.min_part and not word.isdigit():

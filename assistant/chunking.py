@@ -117,6 +117,8 @@ def _continues(line: str, following: str) -> bool:
         return False
     if line.endswith((",", "-", "–", "(", "/", "&")) or following[:1].islower():
         return True
+    if BULLET.match(line):
+        return False  # a list item is a line of its own; its wrapped rest would start in lower case
     last_word = line.rsplit(None, 1)[-1].lower()
     return len(line.split()) >= 4 and (len(line) >= 30 or last_word in _FUNCTION_WORDS)
 

@@ -29,7 +29,7 @@ import numpy as np
 from .analysis import STOPWORDS, stem
 from .datatypes import Chunk, Hit, Unit
 from .questions import FRAME_WORDS, Question, answer_values, focus_word
-from .vocabulary import alternatives
+from .vocabulary import ABBREVIATIONS, alternatives
 
 WINDOW = 2  # units before a candidate that may hold what its pronouns refer to ("Er ...")
 TOKEN = re.compile(r"[^\W_]+")
@@ -121,15 +121,17 @@ def query_terms(question: Question, index: AnswerIndex) -> list[QueryTerm]:
     found: dict[str, QueryTerm] = {}
     for match in TOKEN.finditer(text):
         word = match.group().casefold()
-        if word in STOPWORDS or word in FRAME_WORDS or len(word) < 2:
+        abbreviation = match.group().isupper() and word in ABBREVIATIONS
+        if (word in STOPWORDS and not abbreviation) or word in FRAME_WORDS or len(word) < 2:
             continue
-        analysed = index.terms(word)
+        analysed = index.terms(match.group())
         if not analysed:
             continue
         whole = analysed[0]
         if whole in found:
             continue
-        options = [(whole,)] + [tuple(index.terms(alt)) for alt in alternatives(word)]
+        options = [(whole,)] + [tuple(index.terms(alt.upper() if alt in ABBREVIATIONS else alt))
+                                for alt in alternatives(word)]
         options = [o for o in options if o]
         weight = float(index.term_weights([whole])[0])
         found[whole] = QueryTerm(word, tuple(dict.fromkeys(options)), tuple(analysed[1:]), weight,

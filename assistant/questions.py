@@ -62,7 +62,8 @@ nennen nannte bezeichnet bezeichnung begriff gibt gab hoch groß viele erreiche 
 erreichbar person personen wann wer wen wem wessen was wo wie woher wohin wofür woran wodurch womit
 worauf wovon wozu worin woraus worüber weshalb wieso warum welche welcher welches welchen welchem art
 arten sorte form beispiel beispiele oft lange prozentsatz prozent anteil teil wurden worden konnte konnten
-musste mussten sollte sollten wäre wären hatten tun getan machte macht
+musste mussten sollte sollten wäre wären hatten tun getan machte macht fand fanden findet finden statt
+stattfinden stattgefunden
 contact address phone number name responsible person people reach
 """.split())
 # Kinds whose answer must contain something of that type: a date, a number, an amount, a contact detail.

@@ -103,10 +103,18 @@ SYNONYMS: tuple[frozenset[str], ...] = tuple(frozenset(group.split()) for group 
 ))
 
 
+# The other way round: "oberbürgermeisterin" -> "ob", so a question that writes a word out finds
+# a text that abbreviates it.
+_ABBREVIATED = {}
+for _short, _long in ABBREVIATIONS.items():
+    for _word in _long:
+        _ABBREVIATED.setdefault(_word, []).append(_short)
+
+
 @lru_cache(maxsize=50_000)
 def alternatives(word: str) -> tuple[str, ...]:
     """Words that stand for the same thing as ``word`` (lower case), not including it."""
-    found: list[str] = list(ABBREVIATIONS.get(word, ()))
+    found: list[str] = list(ABBREVIATIONS.get(word, ())) + _ABBREVIATED.get(word, [])
     for group in SYNONYMS:
         if word in group:
             found.extend(sorted(group - {word}))
