@@ -133,3 +133,9 @@ def test_question_and_document_meet_on_terms(learnt: Analyzer):
     question = set(learnt.terms("Wer ist für die Förderung zuständig?"))
     document = set(learnt.terms("Bernd Kreuzinger leitet die Potenzialförderung."))
     assert stem("förderung") in question & document
+
+
+def test_an_abbreviation_in_capitals_is_a_term_the_conjunction_is_not():
+    analyzer = Analyzer()
+    assert "ob" in analyzer.terms("Dagmar Mühlenfeld (damalige OB Mülheim)")
+    assert "ob" not in analyzer.terms("Ob das gelingt, ist offen.")

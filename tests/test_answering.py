@@ -93,10 +93,14 @@ def test_threshold_decides(assistant):
     assert not compose_answer(question, [], assistant.kb, vector, model).answered
 
 
-def test_person_of_a_photo_caption_abbreviation_understood(assistant):
-    answer = assistant.ask("Wer war damals Oberbürgermeister von Essen?")
-    assert answer.answered and answer.text.startswith("Reinhard Paß (damaliger OB Essen)")
-    assert "Baranowski" not in answer.text  # the caption's other people are not in the answer
+@pytest.mark.parametrize("question, person", [
+    ("Wer war damals Oberbürgermeister von Essen?", "Reinhard Paß (damaliger OB Essen)"),
+    ("Wer war Oberbürgermeisterin von Mülheim?", "Dagmar Mühlenfeld (damalige OB Mülheim)"),
+])
+def test_person_of_a_photo_caption_abbreviation_understood(assistant, question, person):
+    answer = assistant.ask(question)
+    assert answer.answered and answer.text.startswith(person)
+    assert "Baranowski" not in answer.text and "Wehling" not in answer.text  # nobody else of the caption
 
 
 def test_page_furniture_is_never_an_answer(assistant):

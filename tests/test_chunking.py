@@ -429,3 +429,11 @@ def test_chunks_are_exact_slices_of_random_text(pieces, size, overlap, page_at):
     if pages:
         for chunk in chunks:
             assert chunk.end <= split or chunk.start >= split
+
+
+def test_a_list_item_is_not_joined_with_the_heading_after_it():
+    text = ("- Gewinnung von Kooperationspartnern und Förderern\nDezember 2017: Kick-Off-Veranstaltung\n"
+            "100 Verantwortliche aus Bildung und Wissenschaft tauschen sich aus.")
+    assert _texts(text, units(text)) == [
+        "- Gewinnung von Kooperationspartnern und Förderern",
+        "Dezember 2017: Kick-Off-Veranstaltung\n100 Verantwortliche aus Bildung und Wissenschaft tauschen sich aus."]

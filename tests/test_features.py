@@ -26,6 +26,7 @@ def test_rare_words_weigh_more(seed_kb):
 
 @pytest.mark.parametrize("question, text", [
     ("Wer war damals OB von Essen?", "Reinhard Paß (damaliger Oberbürgermeister Essen)"),  # abbreviation
+    ("Wer war Oberbürgermeisterin von Mülheim?", "Dagmar Mühlenfeld (damalige OB Mülheim)"),  # and back
     ("Welche Unis machen mit?", "Die Ruhr-Universität Bochum und weitere Universitäten machen mit."),
     ("Was tut RuhrFutur für Chancengleichheit?", "RuhrFutur tut viel für Chancengerechtigkeit."),  # synonym
     ("Wann war der Auftakt?", "Dezember 2017: Kick-off-Veranstaltung"),
