@@ -61,8 +61,16 @@ def test_follow_up_in_a_chat_session(assistant):
     assert "Schröder" in first.text
     second = session.ask("Und wie lautet ihre E-Mail-Adresse?")
     assert second.answered and "schroeder@talentmetropoleruhr.de" in second.text
+    assert "kreuzinger" not in second.text
     session.reset()
     assert session.turns == []
+
+
+def test_a_question_with_a_new_subject_drops_the_old_one(assistant):
+    session = ChatSession(assistant)
+    assert "Kreuzinger" in session.ask("Wer ist für Potenzialförderung zuständig?").text
+    answer = session.ask("Und wann wurde die Bildungsinitiative RuhrFutur gegründet?")
+    assert answer.answered and "2013" in answer.text and "Kreuzinger" not in answer.text
 
 
 def test_history_of_plain_questions(assistant):
