@@ -287,8 +287,14 @@ def chunk_document(document: Document, size: int = 700, overlap: int = 200) -> l
                                 text=document.text[start:end], start=start, end=end,
                                 page=document.page_at(start), meta=document.meta,
                                 units=tuple(Unit(m.start, m.end, m.context) for m in members
-                                            if m.kind in ANSWER_KINDS)))
+                                            if m.kind in ANSWER_KINDS and _says_something(document.text, m))))
     return chunks
+
+
+def _says_something(text: str, span: Span) -> bool:
+    """Not a piece of a long unit cut at the passage size that holds only furniture ("©") or no word."""
+    piece = text[span.start:span.end]
+    return bool(WORD.search(piece)) and not is_furniture(piece)
 
 
 def _sections(document: Document) -> Iterator[tuple[int, int]]:
