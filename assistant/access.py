@@ -95,10 +95,10 @@ class AdminAccess:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = time.monotonic) -> AdminAccess:
-        lockout = 60 * settings.admin_lockout_minutes
-        throttle = LoginThrottle(settings.admin_max_failures, lockout, lockout, 10 * settings.admin_max_failures,
-                                 clock=clock)
-        return cls(settings.admin_password, 60 * settings.admin_session_minutes, throttle, clock)
+        admin = settings.admin
+        lockout = 60 * admin.lockout_minutes
+        throttle = LoginThrottle(admin.max_failures, lockout, lockout, 10 * admin.max_failures, clock=clock)
+        return cls(admin.password, 60 * admin.session_minutes, throttle, clock)
 
     def login(self, secret: str | None, client: str) -> tuple[float | None, str]:
         """The new session's expiry time and a welcome, or None and why not (German). While a

@@ -16,13 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .exceptions import AssistantError
+from .exceptions import AnswerModelError
 
 BUNDLED = Path(__file__).with_name("models") / "answer-model.json"
-
-
-class AnswerModelError(AssistantError):
-    """The answer model file is missing, unreadable or made for other features."""
 
 
 @dataclass(frozen=True)

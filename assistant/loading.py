@@ -20,7 +20,9 @@ from functools import partial
 from pathlib import Path
 
 from .datatypes import Document, DocumentMeta
+from .exceptions import LoadError
 from .settings import Settings
+from .text import GERMAN_MONTHS
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +39,6 @@ MB = 1024 * 1024
 # Python keeps undecodable bytes of file names, and \ud800 escapes in JSON, as unpaired surrogates;
 # they cannot be written as UTF-8, so one of them would stop the index from being saved.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class LoadError(Exception):
-    """A file that cannot be turned into a document; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -458,17 +456,16 @@ def read_sidecar(path: Path, corpus_dir: Path, max_file_mb: float) -> tuple[dict
     return {k: str(v) for k, v in values.items() if isinstance(v, (str, int)) and str(v).strip()}, data
 
 
-GERMAN_MONTHS = {"januar": 1, "jänner": 1, "februar": 2, "märz": 3, "april": 4, "mai": 5, "juni": 6,
-                 "juli": 7, "august": 8, "september": 9, "oktober": 10, "november": 11, "dezember": 12}
+MONTH_NUMBERS = {name.lower(): number for name, number in GERMAN_MONTHS.items()}
 
 
 def date_in_text(text: str) -> str:
     """The first dateline such as ``Essen, 21. April 2023`` or ``21.04.2023`` in the first lines."""
     head = text[:600]
-    match = re.search(r"\b(\d{1,2})\.\s*(" + "|".join(GERMAN_MONTHS) + r")\s+(\d{4})\b", head, re.IGNORECASE)
+    match = re.search(r"\b(\d{1,2})\.\s*(" + "|".join(MONTH_NUMBERS) + r")\s+(\d{4})\b", head, re.IGNORECASE)
     if match:
         day, month, year = match.groups()
-        return f"{year}-{GERMAN_MONTHS[month.lower()]:02d}-{int(day):02d}"
+        return f"{year}-{MONTH_NUMBERS[month.lower()]:02d}-{int(day):02d}"
     match = re.search(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b", head)
     if match:
         day, month, year = match.groups()

@@ -140,7 +140,7 @@ def extract(assistant: Assistant, cases: Sequence[Case]) -> list[Rows]:
     result = []
     for case in cases:
         question, vector, hits = assistant.retrieve(case.question)
-        candidates = candidates_for(question, hits[:assistant.answer_settings.passages], assistant.kb, vector)
+        candidates = candidates_for(question, hits[:assistant.settings.answering.passages], assistant.kb, vector)
         matrix = feature_matrix(question, candidates, hits, assistant.kb, vector)
         if case.evidence:
             wanted = " ".join(case.evidence.split()).casefold()

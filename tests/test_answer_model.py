@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from assistant.answer_model import BUNDLED, AnswerModel, AnswerModelError
+from assistant.answer_model import BUNDLED, AnswerModel
+from assistant.exceptions import AnswerModelError
 from assistant.features import FEATURES
 
 

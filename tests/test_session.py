@@ -8,13 +8,8 @@ from assistant.answering import NOT_FOUND, NOT_FOUND_EN
 from assistant.datatypes import Answer
 from assistant.session import (EMPTY_QUESTION, MAX_QUESTION_CHARS, Assistant, ChatSession, Turn, clean_question,
                                contextual_query, is_follow_up)
-from assistant.ui import answer_markdown, escape_markdown
+from assistant.render import answer_markdown, escape_markdown
 from conftest import check_citations
-
-
-@pytest.fixture(scope="module")
-def assistant(seed_kb, seed_settings, embedder):
-    return Assistant(seed_settings, seed_kb, embedder)
 
 
 @pytest.mark.parametrize("question, expected", [
