@@ -8,8 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from assistant.settings import PROJECT_DIR
-from conftest import SEED_CORPUS, open_page, start_app
+from conftest import PROJECT_DIR, open_page, serving
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +22,9 @@ QUESTION = "Wer ist für Potenzialförderung zuständig?"
 def app_with_admin(seed_kb, seed_settings, tmp_path_factory):
     """The real app over the seed index, with the admin tab."""
     feedback = tmp_path_factory.mktemp("a11y") / "feedback.jsonl"
-    process, url = start_app(SEED_CORPUS, seed_settings.index_dir, ASSISTANT_ADMIN_PASSWORD=PASSWORD,
-                             ASSISTANT_FEEDBACK_FILE=str(feedback))
+    app, url = serving(seed_settings.replace(admin={"password": PASSWORD}, app={"feedback_file": feedback}), seed_kb)
     yield url
-    process.terminate()
-    process.wait(timeout=20)
+    app.close()
 
 
 def violations(page) -> list[str]:
