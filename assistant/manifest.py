@@ -4,7 +4,7 @@ A manifest says which settings the index depends on (``IndexSettings``: a mismat
 be rebuilt), with which model and engine it was embedded, when it was made, how many documents,
 chunks and embedded texts it holds, and for each document a ``DocumentRecord`` (content hash,
 metadata, chunks, when it was first added). The file store (``store.py``) also records a checksum
-of every file of the version. ``to_dict``/``from_dict`` give the JSON layout of ``manifest.json``
+of every file of the version. ``to_dict``/``from_dict`` give the JSON layout of the store's manifest file
 (format version 2).
 """
 

@@ -171,7 +171,7 @@ class IndexStore:
                 for chunk in kb.chunks:
                     handle.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
             np.save(staging / "vectors.npy", kb.vectors)
-            faiss.write_index(kb.vector_index.index, str(staging / "vectors.faiss"))
+            save_vector_index(kb.vector_index, staging / "vectors.faiss")
             save_lexical(kb.lexical, staging / "bm25")
             manifest = replace(kb.manifest, files=_checksums(staging))
             _write_atomic(staging / MANIFEST_FILE, json.dumps(manifest.to_dict(), ensure_ascii=False, indent=1))
@@ -274,7 +274,7 @@ def read_version(path: Path) -> KnowledgeBase:
                 record["units"] = tuple(Unit(*span) for span in record.get("units", ()))
                 chunks.append(Chunk(meta=metas[record["document"]], **record))
         vectors = np.load(path / "vectors.npy")
-        vector_index = VectorIndex(faiss.read_index(str(path / "vectors.faiss")))
+        vector_index = load_vector_index(path / "vectors.faiss")
         lexical = load_lexical(path / "bm25")
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise IndexCorrupt(f"{path}: index files unreadable ({type(error).__name__}: {error})") from None
@@ -298,6 +298,14 @@ def load_lexical(folder: Path) -> LexicalIndex:
     bm25 = bm25s.BM25.load(str(folder), mmap=False)
     parts = json.loads((folder / PARTS_FILE).read_text("utf-8"))
     return LexicalIndex(bm25, Analyzer(parts))
+
+
+def save_vector_index(index: VectorIndex, path: Path) -> None:
+    faiss.write_index(index.index, str(path))
+
+
+def load_vector_index(path: Path) -> VectorIndex:
+    return VectorIndex(faiss.read_index(str(path)))
 
 
 def _checksums(folder: Path, names: list[str] | None = None) -> dict[str, str]:

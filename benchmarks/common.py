@@ -54,7 +54,7 @@ def start_app(port: int, *options: str, env: dict[str, str] | None = None, log: 
     output = log if log is not None else subprocess.DEVNULL
     process = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port), *options],
                                cwd=PROJECT, stdout=output, stderr=output,
-                               env={**os.environ, "ASSISTANT_FEEDBACK_FILE": os.devnull, **(env or {})})
+                               env={**os.environ, "ASSISTANT_APP_FEEDBACK_FILE": os.devnull, **(env or {})})
     if not wait_for_port(port, timeout, process):
         status = process.poll()
         process.kill()

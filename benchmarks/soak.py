@@ -247,7 +247,7 @@ def soak(app: subprocess.Popen, url: str, questions: list[str], corpus: Path, in
     latencies = [1000 * (r.received - r.sent) for r in run.replies]
     return {
         "minutes": args.minutes, "sessions": args.sessions, "sessions_opened": run.sessions,
-        "max_sessions": Settings.load().max_sessions,
+        "max_sessions": Settings.load().app.max_sessions,
         "questions_answered": len(run.replies), "errors": len(run.errors), "error_examples": run.errors[:5],
         "answers_with_sources": sum(bool(r.passages) for r in run.replies),
         "sources_not_in_a_current_version": len(problems), "source_problems": problems[:5],

@@ -15,8 +15,11 @@ from assistant.loading import load_corpus
 from assistant.manifest import FORMAT_VERSION, IndexSettings, Manifest
 from assistant.session import Assistant, LiveAssistant
 from assistant.settings import Settings
-from assistant.store import IndexStore
+from assistant.lexical import LexicalIndex
+from assistant.store import IndexStore, load_lexical, load_vector_index, save_lexical, save_vector_index
+from assistant.vectors import VectorIndex
 from conftest import SEED_CORPUS, fill_with_copies, folders, kill_midway
+from test_vectors import clustered_vectors
 
 
 def store_of(settings: Settings) -> IndexStore:
@@ -212,3 +215,24 @@ def test_running_app_keeps_answering_from_the_previous_version_until_an_update_r
     assert repaired.kb.version == report.version and not repaired.kb.damaged_current and live.last_error == ""
     assert "Dienstag" in repaired.ask(OFFICE_HOURS).text
     assert (settings.index_dir / "versions" / second.version).is_dir()
+
+
+def test_the_lexical_index_is_saved_and_loaded_with_identical_scores(tmp_path):
+    texts = ["Bernd Kreuzinger ist für Potenzialförderung zuständig.", "Rund 600 Teilnehmende kamen 2018.",
+             "Bottrop, Duisburg, Hagen, Hamm und Herne treten RuhrFutur bei."]
+    index = LexicalIndex.build(texts)
+    save_lexical(index, tmp_path / "bm25")
+    loaded = load_lexical(tmp_path / "bm25")
+    assert loaded.size == len(texts) and loaded.analyzer.parts == index.analyzer.parts
+    for query in ("Förderung Ruhr", "Teilnehmende 2018", "Bottrop"):
+        assert np.allclose(index.scores(query), loaded.scores(query))
+
+
+def test_the_vector_index_is_saved_and_loaded_flat_and_ivf(tmp_path):
+    vectors = clustered_vectors(2000, seed=4)
+    for exact_max in (10_000, 100):  # flat and IVF
+        index = VectorIndex.build(vectors, exact_search_max=exact_max)
+        save_vector_index(index, tmp_path / "v.faiss")
+        loaded = load_vector_index(tmp_path / "v.faiss")
+        assert loaded.describe() == index.describe()
+        assert loaded.search(vectors[9], 3) == index.search(vectors[9], 3)
