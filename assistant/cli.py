@@ -72,71 +72,57 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--index", type=Path, help="Ordner des Index (Standard: index/)")
     common.add_argument("--config", type=Path, help="Einstellungsdatei, TOML (Standard: assistant.toml)")
     common.add_argument("-v", "--verbose", action="store_true", help="Fortschritt auf der Standardfehlerausgabe melden")
+    as_json = argparse.ArgumentParser(add_help=False, parents=[common])
+    as_json.add_argument("--json", action="store_true", help="JSON statt Text ausgeben (bei Fragen: eine Zeile je Frage)")
+    asked = argparse.ArgumentParser(add_help=False, parents=[as_json])  # questions as arguments or on standard input
+    asked.add_argument("question", nargs="*", help="Frage(n); ohne: JSON-Zeilen von der Standardeingabe")
 
     parser = argparse.ArgumentParser(prog="assistant", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(metavar="BEFEHL")
 
-    build = commands.add_parser("build", parents=[common], help="den Index aus dem Korpus neu bauen")
-    build.set_defaults(handler=cmd_build)
+    def command(group, name: str, handler, parent: argparse.ArgumentParser, text: str, description: str = ""):
+        sub = group.add_parser(name, parents=[parent], help=text, description=description or text)
+        sub.set_defaults(handler=handler)
+        return sub
 
-    update = commands.add_parser("update", parents=[common], help="Änderungen des Korpus in den Index übernehmen",
-                                 description="Vergleicht den Korpus über Prüfsummen mit dem Index, bettet nur neue "
-                                             "oder geänderte Dokumente ein und schaltet auf die neue Version um, "
-                                             "sobald sie vollständig ist.")
+    command(commands, "build", cmd_build, common, "den Index aus dem Korpus neu bauen")
+    update = command(commands, "update", cmd_update, common, "Änderungen des Korpus in den Index übernehmen",
+                     "Vergleicht den Korpus über Prüfsummen mit dem Index, bettet nur neue oder geänderte Dokumente "
+                     "ein und schaltet auf die neue Version um, sobald sie vollständig ist.")
     update.add_argument("--dry-run", action="store_true", help="nur anzeigen, was sich ändern würde")
-    update.add_argument("--check", type=Path, metavar="DATEI",
-                        help="Prüffragen (wie initiatives-qa-dev.jsonl): nicht umschalten, wenn die Antworten "
-                             "schlechter werden")
+    update.add_argument("--check", type=Path, metavar="DATEI", help="Prüffragen (wie initiatives-qa-dev.jsonl): "
+                        "nicht umschalten, wenn die Antworten schlechter werden")
     update.add_argument("--force", action="store_true", help="auch umschalten, wenn --check schlechtere Antworten findet")
-    update.set_defaults(handler=cmd_update)
 
-    index = commands.add_parser("index", help="Index-Versionen")
-    versions = index.add_subparsers(metavar="AKTION")
-    listing = versions.add_parser("list", parents=[common], help="die aufbewahrten Versionen zeigen")
-    listing.set_defaults(handler=cmd_index_list)
-    rollback = versions.add_parser("rollback", parents=[common], help="eine frühere Version wieder einschalten")
+    versions = commands.add_parser("index", help="Index-Versionen").add_subparsers(metavar="AKTION")
+    command(versions, "list", cmd_index_list, common, "die aufbewahrten Versionen zeigen (* = aktiv)")
+    rollback = command(versions, "rollback", cmd_index_rollback, common, "eine frühere Version wieder einschalten")
     rollback.add_argument("version", nargs="?", help="Name der Version (Standard: die vor der aktiven)")
-    rollback.set_defaults(handler=cmd_index_rollback)
 
-    search = commands.add_parser("search", parents=[common], help="Passagen zu Fragen suchen",
-                                 description="Fragen als Argumente, oder JSON-Zeilen auf der Standardeingabe: "
-                                             '{"id": ..., "question": ...} (BEIR-Zeilen mit _id und text gehen auch).')
-    search.add_argument("question", nargs="*", help="eine Frage (sonst JSON-Zeilen von der Standardeingabe)")
+    search = command(commands, "search", cmd_search, asked, "Passagen zu Fragen suchen",
+                     'Fragen als Argumente, oder JSON-Zeilen auf der Standardeingabe: {"id": ..., "question": ...} '
+                     '(BEIR-Zeilen mit _id und text gehen auch); mit --json je Frage {"id", "hits": [...]}.')
     search.add_argument("--k", type=int, default=10, help="Dokumente je Frage (Standard 10)")
-    search.add_argument("--json", action="store_true", help="eine JSON-Zeile je Frage")
     search.add_argument("--document", action="append", help="nur in diesem Dokument suchen (mehrfach möglich)")
-    search.set_defaults(handler=cmd_search)
-
-    ask = commands.add_parser("ask", parents=[common], help="Fragen mit Quellen beantworten",
-                              description="Eine Frage als Argument, oder JSON-Zeilen auf der Standardeingabe: "
-                                          '{"id", "question", "history": [frühere Fragen, die älteste zuerst]}.')
-    ask.add_argument("question", nargs="*", help="die Frage (sonst JSON-Zeilen von der Standardeingabe)")
-    ask.add_argument("--json", action="store_true",
-                     help='eine Zeile je Frage: {"id", "answer", "answered", "marks", "citations": [...]}')
-    ask.set_defaults(handler=cmd_ask)
-
-    serve = commands.add_parser("serve", parents=[common], help="die Chat-Anwendung starten")
+    command(commands, "ask", cmd_ask, asked, "Fragen mit Quellen beantworten",
+            'Eine Frage als Argumente, oder JSON-Zeilen auf der Standardeingabe: {"id", "question", "history": '
+            '[frühere Fragen, die älteste zuerst]}; mit --json je Frage {"id", "answer", "answered", "marks", '
+            '"citations": [...]}.')
+    serve = command(commands, "serve", cmd_serve, common, "die Chat-Anwendung und die JSON-Schnittstelle starten")
     serve.add_argument("--host", help="Adresse (Standard 127.0.0.1, aus den Einstellungen)")
     serve.add_argument("--port", type=int, help="Port (Standard 7860)")
-    serve.set_defaults(handler=cmd_serve)
 
-    evaluate = commands.add_parser("eval", help="Suche und Antworten messen")
-    kinds = evaluate.add_subparsers(metavar="ART")
-    beir = kinds.add_parser("beir", parents=[common], help="Suchqualität auf einem Datensatz im BEIR-Format")
+    kinds = commands.add_parser("eval", help="Suche und Antworten messen").add_subparsers(metavar="ART")
+    beir = command(kinds, "beir", cmd_eval_beir, as_json, "Suchqualität auf einem Datensatz im BEIR-Format")
     beir.add_argument("--data", type=Path, required=True, help="Ordner mit corpus.jsonl, queries.jsonl, qrels.tsv")
     beir.add_argument("--methods", default="bm25,vector,rrf,convex",
                       help=f"durch Kommas getrennt, aus {', '.join(FUSIONS)} (Standard: alle)")
-    beir.add_argument("--json", action="store_true", help="den Bericht als JSON ausgeben")
     beir.add_argument("--no-answers", action="store_true", help="answer_hit auslassen (jede Antwort zusammenstellen)")
-    beir.set_defaults(handler=cmd_eval_beir)
-    qa = kinds.add_parser("qa", parents=[common], help="Antwortqualität auf einer Fragendatei",
-                          description="Bewertet den Index des Projekts, oder mit --corpus DATEI_ODER_ORDNER einen "
-                                      "Wegwerf-Index dieses Korpus (ein Ordner oder eine Datei wie ein JSON-Zeilen-Export).")
-    qa.add_argument("--questions", type=Path, required=True,
-                    help="JSON-Zeilen wie initiatives-qa-dev.jsonl (id, question, history, evidence, answer_any, "
-                         "answer_all)")
-    qa.add_argument("--json", action="store_true", help="den Bericht als JSON ausgeben")
-    qa.set_defaults(handler=cmd_eval_qa)
+    qa = command(kinds, "qa", cmd_eval_qa, as_json, "Antwortqualität auf einer Fragendatei",
+                 "Bewertet den Index des Projekts, oder mit --corpus DATEI_ODER_ORDNER einen Wegwerf-Index dieses "
+                 "Korpus (ein Ordner oder eine Datei wie ein JSON-Zeilen-Export).")
+    qa.add_argument("--questions", type=Path, required=True, help="JSON-Zeilen wie initiatives-qa-dev.jsonl "
+                    "(id, question, history, evidence, answer_any, answer_all)")
     return parser
 
 

@@ -163,7 +163,7 @@ class LiveAssistant:
     few bytes) and loads a new version when it changed. Questions already running keep the
     assistant they started with. A version that fails to load is reported and the previous one
     keeps serving; a damaged one is replaced by the newest intact older version
-    (``IndexStore.load``), once per change of the version served."""
+    (``Library.load``), once per change of the version served."""
 
     def __init__(self, assistant: Assistant, library: Library):
         self._assistant = assistant

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import PROJECT, SHARED, table, write_result
+from common import PROJECT, SHARED, rows_table, write_result
 
 from assistant.library import Library
 from assistant.settings import Settings
@@ -87,12 +87,11 @@ def measure(name: str, source: Path, work: Path) -> list[dict]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         rows = measure("seed", PROJECT / "corpus", Path(work)) + measure("xquad", XQUAD_CORPUS, Path(work))
-    columns = list(rows[0])
     engine = Settings.load().embedding.engine
     write_result("build", {"rows": rows, "embedding_engine": engine},
                  f"Build and update (whole process: start, load, chunk, embed, index, save; embedding engine "
                  f"{engine}; texts = passages and their sentences, each distinct text embedded once)\n\n"
-                 + table(columns, [[row[c] for c in columns] for row in rows]))
+                 + rows_table(rows))
 
 
 if __name__ == "__main__":

@@ -100,6 +100,12 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+def rows_table(rows: Sequence[dict]) -> str:
+    """A Markdown table of records with the same keys, one column per key."""
+    columns = list(rows[0])
+    return table(columns, [[row[c] for c in columns] for row in rows])
+
+
 def machine() -> dict[str, object]:
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
             "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}

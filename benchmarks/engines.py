@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from common import SHARED, table, write_result
+from common import SHARED, rows_table, write_result
 
 from assistant.embedding import load_embedder
 from assistant.evaluation import beir_documents, load_beir, score_retrieval
@@ -47,9 +47,8 @@ def main() -> None:
                          **{f"{method} mrr@10": metrics[method]["mrr@10"] for method in METHODS},
                          "convex recall@5": metrics["convex"]["recall@5"]})
             print(rows[-1], flush=True)
-    columns = list(rows[0])
     text = (f"Retrieval on XQuAD dev ({len(data.queries)} questions) by passage engine and question engine\n\n"
-            + table(columns, [[row[c] for c in columns] for row in rows])
+            + rows_table(rows)
             + f"\n\nCosine similarity of the two engines' vectors for the same text: passages and sentences "
               f"({len(texts)}) min {cosines.min():.5f}, median {np.median(cosines):.5f}; questions "
               f"({len(questions)}) min {query_cosines.min():.5f}, median {np.median(query_cosines):.5f}")

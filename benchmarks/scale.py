@@ -45,7 +45,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from common import CACHE, PROJECT, SHARED, questions, rss_mb, summary, table, write_result
+from common import CACHE, PROJECT, SHARED, questions, rows_table, rss_mb, summary, table, write_result
 
 from assistant.chunking import chunk_document, sentences
 from assistant.datatypes import Chunk
@@ -266,9 +266,8 @@ def real_build(n: int) -> None:
     xquad, large = rows
     hours = 100_000 * xquad["tokens_per_chunk"] / large["tokens_per_s"] / 3600
     engine = Settings.load().embedding.engine
-    columns = list(rows[0])
     text = (f"Real builds (`python -m assistant build`, whole process, embedding engine {engine})\n\n"
-            + table(columns, [[row[c] for c in columns] for row in rows])
+            + rows_table(rows)
             + f"\n\n100 000 passages like XQuAD's ({xquad['tokens_per_chunk']} tokens embedded per passage, "
               f"with its sentences) at the {large['chunks']}-passage build's {large['tokens_per_s']} tokens/s: "
               f"about {hours:.1f} hours (extrapolated)")

@@ -316,6 +316,21 @@ def browser(chromium):
     pages.close()
 
 
+def answered(page, answer: str, timeout: float = 60_000) -> None:
+    """Wait until the chat's last message shows ``answer``."""
+    page.locator("#chat .message-row").last.get_by_text(answer).first.wait_for(timeout=timeout)
+
+
+def ask_in_page(page, question: str, answer: str, turn: int = 1, timeout: float = 60_000) -> None:
+    """Type ``question`` into the chat, send it, and wait until the answer (the conversation's
+    ``turn``-th, two messages per turn) shows ``answer``."""
+    box = page.locator("#frage textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll('#chat .message-row').length >= {2 * turn}", timeout=timeout)
+    answered(page, answer, timeout)
+
+
 def open_page(browser, url: str, width: int = 1280):
     page = browser.new_page(viewport={"width": width, "height": 1000})
     foreign: list[str] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import PROJECT_DIR, open_page, serving
+from conftest import PROJECT_DIR, answered, ask_in_page, open_page, serving
 
 pytestmark = pytest.mark.browser
 
@@ -37,11 +37,8 @@ def violations(page) -> list[str]:
             for v in result["violations"] for node in v["nodes"]]
 
 
-def ask(page, question: str = QUESTION) -> None:
-    box = page.locator("#frage textarea")
-    box.fill(question)
-    box.press("Enter")
-    page.locator("#chat .message-row").last.get_by_text("Kreuzinger").first.wait_for(timeout=60_000)
+def ask(page) -> None:
+    ask_in_page(page, QUESTION, "Kreuzinger")
 
 
 @pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
@@ -100,7 +97,7 @@ def test_a_keyboard_alone_asks_a_question_and_opens_its_first_source(browser, ap
         pytest.fail(f"the question box is not reachable by Tab; focus on {page.evaluate(focused)}")
     page.keyboard.type(QUESTION)
     page.keyboard.press("Enter")
-    page.locator("#chat .message-row").last.get_by_text("Kreuzinger").first.wait_for(timeout=60_000)
+    answered(page, "Kreuzinger")
     for _ in range(20):  # back up to the answer's first citation number
         if page.evaluate("document.activeElement.matches('#chat a[href=\"#quelle-1\"]')"):
             break

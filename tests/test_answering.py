@@ -125,15 +125,6 @@ def test_asked_contact_detail_is_given_when_it_is_there(assistant):
     assert answer.answered and "0201 8966620" in answer.text and "kadgien" in answer.text
 
 
-def test_follow_up_takes_the_person_of_the_previous_answer(assistant):
-    session = ChatSession(assistant)
-    first = session.ask("Wer ist Ansprechpartnerin für Digitalisierung?")
-    assert "Schröder" in first.text
-    second = session.ask("Und wie lautet ihre E-Mail-Adresse?")
-    assert second.answered and "schroeder@talentmetropoleruhr.de" in second.text
-    assert "kreuzinger" not in second.text
-
-
 def test_a_question_with_a_new_subject_drops_the_old_one(assistant):
     session = ChatSession(assistant)
     assert "Kreuzinger" in session.ask("Wer ist für Potenzialförderung zuständig?").text

@@ -60,9 +60,10 @@ def test_index_upkeep_needs_nothing_of_answering():
 def test_only_the_store_touches_index_files_and_only_the_library_uses_it():
     for path in CODE:
         text = path.read_text(encoding="utf-8")
-        if path.stem != "store":
-            assert not re.search(r"manifest\.json|\"CURRENT\"|faiss\.(?:write|read)_index|\bnp\.(?:save|load)\(|"
-                                 r"BM25\.load|\.update\.lock", text), path.name
+        if path.stem != "store":  # (the benchmarks keep caches of their own with numpy)
+            assert not re.search(r"manifest\.json|\"CURRENT\"|faiss\.(?:write|read)_index|BM25\.load|\.update\.lock",
+                                 text), path.name
+            assert path.parent.name == "benchmarks" or not re.search(r"\bnp\.(?:save|load)\(", text), path.name
         if path.stem not in ("store", "library"):
             assert "IndexStore" not in text and "store" not in imported(path), path.name
 

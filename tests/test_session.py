@@ -50,12 +50,13 @@ def test_a_question_naming_a_new_subject_drops_the_old_one():
         assert contextual_query(question, [earlier]) == question
 
 
-def test_follow_up_in_a_chat_session(assistant):
+def test_a_follow_up_in_a_chat_session_takes_the_person_of_the_previous_answer(assistant):
     session = ChatSession(assistant)
     first = session.ask("Wer ist Ansprechpartnerin für Digitalisierung?")
     assert "Schröder" in first.text
     second = session.ask("Und wie lautet ihre E-Mail-Adresse?")
     assert second.answered and "schroeder@talentmetropoleruhr.de" in second.text
+    assert "kreuzinger" not in second.text and [turn.answer for turn in session.turns] == [first, second]
     session.reset()
     assert session.turns == []
 

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.library import Library
 from assistant.settings import Settings
-from conftest import PROJECT_DIR, SEED_CORPUS, indexed, open_page, serving, wait_for
+from conftest import PROJECT_DIR, SEED_CORPUS, answered, ask_in_page, indexed, open_page, serving, wait_for
 from test_library import write_release
 
 pytestmark = pytest.mark.browser
@@ -31,8 +31,8 @@ def test_example_question_is_answered_with_its_source(browser, app_url):
     page.wait_for_function("document.querySelector('#frage textarea').value.includes('Potenzialförderung')",
                            timeout=10_000)
     page.locator("#frage textarea").press("Enter")
+    answered(page, "Kreuzinger")
     answer = page.locator("#chat .message-row").last
-    answer.get_by_text("Kreuzinger").first.wait_for(timeout=60_000)  # the first answer includes warm-up
     assert "Bernd Kreuzinger" in answer.inner_text()
     sources = page.locator("#quellen")
     assert "Bernd Kreuzinger: kreuzinger@talentmetropoleruhr.de" in sources.inner_text()
@@ -64,14 +64,8 @@ def test_question_and_document_markup_are_shown_as_text(browser, app_url):
 def test_follow_up_and_new_conversation(browser, app_url):
     url, _ = app_url
     page, _ = open_page(browser, url)
-    box = page.locator("#frage textarea")
-    box.fill("Wer ist Ansprechpartnerin für Digitalisierung?")
-    box.press("Enter")
-    page.locator("#chat").get_by_text("Schröder").first.wait_for(timeout=30_000)
-    box.fill("Und wie lautet ihre E-Mail-Adresse?")
-    box.press("Enter")
-    page.wait_for_function("document.querySelectorAll('#chat .message-row').length >= 4", timeout=30_000)
-    page.locator("#chat .message-row").last.get_by_text("schroeder@talentmetropoleruhr.de").first.wait_for(timeout=30_000)
+    ask_in_page(page, "Wer ist Ansprechpartnerin für Digitalisierung?", "Schröder")
+    ask_in_page(page, "Und wie lautet ihre E-Mail-Adresse?", "schroeder@talentmetropoleruhr.de", turn=2)
     page.locator("#neues-gespraech").click()
     page.wait_for_function("document.querySelectorAll('#chat .message-row').length == 0", timeout=10_000)
 
@@ -79,10 +73,7 @@ def test_follow_up_and_new_conversation(browser, app_url):
 def test_feedback_is_stored_with_question_and_citations(browser, app_url):
     url, feedback = app_url
     page, _ = open_page(browser, url)
-    box = page.locator("#frage textarea")
-    box.fill("Wann wurde die Bildungsinitiative RuhrFutur gegründet?")
-    box.press("Enter")
-    page.locator("#chat").get_by_text("2013").first.wait_for(timeout=30_000)
+    ask_in_page(page, "Wann wurde die Bildungsinitiative RuhrFutur gegründet?", "2013")
     page.locator("#chat button[aria-label='Gefällt mir']").last.click()
     wait_for(lambda: feedback.exists() and feedback.read_text(encoding="utf-8").endswith("\n"), timeout=10,
              what="the feedback entry")
@@ -142,10 +133,7 @@ def test_admin_uploads_a_release_updates_and_the_chat_answers_from_it(browser, a
     assert "Pressemitteilung-Bottrop.pdf" in page.locator("#admin-dokumente").inner_text()
 
     page.get_by_role("tab", name="Fragen").click()
-    box = page.locator("#frage textarea")
-    box.fill("Wann ist die Sprechstunde des Bildungsbüros Bottrop?")
-    box.press("Enter")
-    page.locator("#chat .message-row").last.get_by_text("Dienstag").first.wait_for(timeout=60_000)
+    ask_in_page(page, "Wann ist die Sprechstunde des Bildungsbüros Bottrop?", "Dienstag")
     assert "Sprechstunde" in page.locator("#quellen").inner_text()
     assert foreign == []
 
@@ -162,10 +150,7 @@ def test_markup_inside_a_document_is_shown_as_text(browser, tmp_path, embedder):
     app, url = serving(settings, Library(settings).load())
     try:
         page, foreign = open_page(browser, url)
-        box = page.locator("#frage textarea")
-        box.fill("Wo erfolgt die Anmeldung zum Ferienprogramm?")
-        box.press("Enter")
-        page.locator("#chat .message-row").last.get_by_text("Bürgerbüro").first.wait_for(timeout=60_000)
+        ask_in_page(page, "Wo erfolgt die Anmeldung zum Ferienprogramm?", "Bürgerbüro")
         shown = page.locator("#chat").inner_text() + page.locator("#quellen").inner_text()
         assert '<img src=x onerror="window.pwned=1">' in shown
         assert "![x](http://example.invalid/x.png)" in shown and "<script>" in shown
