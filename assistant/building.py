@@ -32,7 +32,7 @@ def build_knowledge_base(documents: Sequence[Document], embedder: Embedder, sett
     with the same settings) already embedded keep their vectors, so an update embeds only what
     is new or changed; documents keep the time they were first added."""
     if not documents:
-        raise IndexProblem("no documents to index: the corpus is empty or no file could be read")
+        raise IndexProblem("keine Dokumente zu indexieren: der Korpus ist leer, oder keine Datei war lesbar")
     chunks = [chunk for document in documents for chunk in chunk_document(document, settings.chunking.size,
                                                                            settings.chunking.overlap)]
     texts = [retrieval_text(chunk) for chunk in chunks]

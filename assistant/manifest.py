@@ -52,7 +52,7 @@ class IndexSettings:
     def differences(self, wanted: IndexSettings) -> list[str]:
         """Readable differences between these (an index's) and the ``wanted`` settings."""
         have, want = self.to_dict(), wanted.to_dict()
-        return [f"{key}: index has {have[key]!r}, settings say {value!r}"
+        return [f"{key}: Index {have[key]!r}, Einstellungen {value!r}"
                 for key, value in want.items() if have[key] != value]
 
 

@@ -20,7 +20,8 @@ from .exceptions import RecognitionError
 LANGUAGE = "deu"
 MIN_DPI = 250  # Tesseract reads best at about 300 dpi; smaller scans are enlarged first
 PAGE_TIMEOUT_S = 120
-INSTALL_HINT = "install Tesseract with its German model (Debian: tesseract-ocr tesseract-ocr-deu; scripts/setup.sh does)"
+INSTALL_HINT = ("Tesseract mit dem deutschen Modell installieren (Debian: tesseract-ocr tesseract-ocr-deu; "
+                "scripts/setup.sh tut das)")
 
 
 @lru_cache(maxsize=1)

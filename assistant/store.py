@@ -140,7 +140,7 @@ class IndexStore:
         try:
             return Manifest.from_dict(json.loads(path.read_text("utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise IndexCorrupt(f"{path.parent}: manifest unreadable ({error})") from None
+            raise IndexCorrupt(f"{path.parent}: Manifest nicht lesbar ({error})") from None
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -153,8 +153,8 @@ class IndexStore:
             except BlockingIOError:
                 handle.seek(0)
                 holder = handle.read().strip() or "?"
-                raise IndexBusy(f"{self.index_dir}: another build or update is running (process {holder}); "
-                                "try again when it has finished") from None
+                raise IndexBusy(f"{self.index_dir}: ein anderer Aufbau oder eine andere Aktualisierung läuft "
+                                f"(Prozess {holder}); bitte danach erneut versuchen") from None
             handle.truncate(0)
             handle.write(f"{os.getpid()}\n")
             handle.flush()
@@ -188,14 +188,14 @@ class IndexStore:
     def switch(self, name: str) -> None:
         """Point ``CURRENT`` at version ``name``, atomically."""
         if not (self.versions_dir / name / MANIFEST_FILE).is_file():
-            raise IndexMissing(f"{self.index_dir}: no index version {name!r}")
+            raise IndexMissing(f"{self.index_dir}: keine Index-Version {name!r}")
         _write_atomic(self.index_dir / CURRENT_FILE, name + "\n")
 
     def previous_name(self) -> str:
         current = self.current_name()
         names = self.names()
         if current is None or current not in names or names.index(current) == 0:
-            raise IndexMissing(f"{self.index_dir}: no earlier version to roll back to")
+            raise IndexMissing(f"{self.index_dir}: keine frühere Version, auf die zurückgeschaltet werden kann")
         return names[names.index(current) - 1]
 
     def prune(self) -> None:
@@ -215,7 +215,7 @@ class IndexStore:
         Raises IndexMissing, IndexMismatch, or IndexCorrupt when no version is intact."""
         current = self.current_name()
         if current is None:
-            raise IndexMissing(f"{self.index_dir}: no index yet; run `python -m assistant build`")
+            raise IndexMissing(f"{self.index_dir}: noch kein Index; bitte `python -m assistant build` ausführen")
         try:
             return self._checked(self.load_version(current), wanted)
         except IndexCorrupt as error:
@@ -224,14 +224,14 @@ class IndexStore:
             try:
                 kb = self._checked(self.load_version(older), wanted)
             except (IndexCorrupt, IndexMismatch) as error:
-                log.warning("earlier index version not usable either: %s", error)
+                log.warning("auch eine frühere Index-Version ist nicht nutzbar: %s", error)
                 continue
-            warning = (f"{damage} -- serving the previous intact version {older} instead. The damaged "
-                       "version is kept for inspection; `python -m assistant update` writes a fresh version, "
-                       f"`python -m assistant index rollback` points CURRENT back to {older}")
+            warning = (f"{damage} – stattdessen antwortet die vorige intakte Version {older}. Die beschädigte "
+                       "Version bleibt zur Prüfung erhalten; `python -m assistant update` schreibt eine frische "
+                       f"Version, `python -m assistant index rollback` schaltet auf {older} zurück")
             log.warning("%s", warning)
             return replace(kb, damaged_current=current, warning=warning)
-        raise IndexCorrupt(f"{damage}; no intact earlier version to fall back to")
+        raise IndexCorrupt(f"{damage}; keine intakte frühere Version")
 
     def load_version(self, name: str) -> KnowledgeBase:
         """Version ``name`` with every file checked against its checksum, whatever its settings."""
@@ -241,8 +241,8 @@ class IndexStore:
         """``kb`` if it was built with the ``wanted`` settings; else IndexMismatch."""
         differences = kb.manifest.settings.differences(wanted)
         if differences:
-            raise IndexMismatch(f"{self.versions_dir / kb.version}: index was built with other settings "
-                                f"({'; '.join(differences)}); rebuild it with `python -m assistant build`")
+            raise IndexMismatch(f"{self.versions_dir / kb.version}: der Index wurde mit anderen Einstellungen gebaut "
+                                f"({'; '.join(differences)}); bitte mit `python -m assistant build` neu bauen")
         return kb
 
 
@@ -252,19 +252,19 @@ def read_version(path: Path) -> KnowledgeBase:
     try:
         data = json.loads((path / MANIFEST_FILE).read_text("utf-8"))
     except (OSError, json.JSONDecodeError) as error:
-        raise IndexCorrupt(f"{path}: manifest unreadable ({error})") from None
+        raise IndexCorrupt(f"{path}: Manifest nicht lesbar ({error})") from None
     if data.get("format_version") != FORMAT_VERSION:
-        raise IndexMismatch(f"{path}: index format {data.get('format_version')!r}, this program reads "
-                            f"{FORMAT_VERSION}; rebuild it with `python -m assistant build`")
+        raise IndexMismatch(f"{path}: Index-Format {data.get('format_version')!r}, dieses Programm liest "
+                            f"{FORMAT_VERSION}; bitte mit `python -m assistant build` neu bauen")
     try:
         manifest = Manifest.from_dict(data)
     except (KeyError, TypeError, ValueError) as error:
-        raise IndexCorrupt(f"{path}: manifest incomplete ({type(error).__name__}: {error})") from None
+        raise IndexCorrupt(f"{path}: Manifest unvollständig ({type(error).__name__}: {error})") from None
     found = _checksums(path, names=list(manifest.files))
-    damaged = [f"{name} is missing" if found[name] == "missing" else f"{name} does not match its checksum"
+    damaged = [f"{name} fehlt" if found[name] == "missing" else f"{name} passt nicht zu seiner Prüfsumme"
                for name, digest in manifest.files.items() if found[name] != digest]
     if damaged:
-        raise IndexCorrupt(f"{path}: {', '.join(damaged)} (truncated or altered)")
+        raise IndexCorrupt(f"{path}: {', '.join(damaged)} (gekürzt oder verändert)")
     metas = {doc_id: record.meta for doc_id, record in manifest.documents.items()}
     try:
         chunks = []
@@ -277,12 +277,12 @@ def read_version(path: Path) -> KnowledgeBase:
         vector_index = load_vector_index(path / "vectors.faiss")
         lexical = load_lexical(path / "bm25")
     except (OSError, ValueError, KeyError, RuntimeError) as error:
-        raise IndexCorrupt(f"{path}: index files unreadable ({type(error).__name__}: {error})") from None
+        raise IndexCorrupt(f"{path}: Index-Dateien nicht lesbar ({type(error).__name__}: {error})") from None
     expected = manifest.counts.chunks
     rows = expected + (sum(len(c.units) for c in chunks) if manifest.settings.unit_vectors else 0)
     if not (len(chunks) == lexical.size == expected and len(vectors) == vector_index.size == rows):
-        raise IndexCorrupt(f"{path}: counts differ (manifest {expected}, chunks {len(chunks)}, "
-                           f"vectors {len(vectors)}, faiss {vector_index.size}, bm25 {lexical.size})")
+        raise IndexCorrupt(f"{path}: Anzahlen weichen ab (Manifest {expected}, Abschnitte {len(chunks)}, "
+                           f"Vektoren {len(vectors)}, FAISS {vector_index.size}, BM25 {lexical.size})")
     return KnowledgeBase(chunks, vectors, lexical, vector_index, manifest, path.name)
 
 

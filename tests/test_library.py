@@ -163,7 +163,7 @@ def test_concurrent_updates_are_refused_and_a_killed_holder_releases_the_lock(wo
         "time.sleep(60)")], cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"
     refused = cli("update", *folders(workspace))
-    assert refused.code == 1 and "another build or update is running" in refused.stderr
+    assert refused.code == 1 and "ein anderer Aufbau oder eine andere Aktualisierung läuft" in refused.stderr
     os.kill(holder.pid, signal.SIGKILL)  # a crashed update must not leave the lock stuck
     holder.wait()
     done = cli("update", *folders(workspace))

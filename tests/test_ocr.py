@@ -60,16 +60,16 @@ def test_a_scan_is_read_with_its_pages_kept_and_the_blank_page_reported(loaded):
     assert document.meta.ocr_pages == "1 2"
     assert document.meta.date == "2024-03-12"  # the dateline, read from the picture
     assert [str(p) for p in result.problems] == [
-        "bildungsbuero-scan.pdf: page 3: no text (no text layer, and text recognition (OCR) found none either); "
-        "page left out"]
+        "bildungsbuero-scan.pdf: Seite 3: kein Text (keine Textebene, und auch die Texterkennung (OCR) fand keinen); "
+        "Seite ausgelassen"]
 
 
 def test_with_ocr_off_a_scan_is_refused_with_the_reason(corpus_with_scan):
     result = load_corpus(corpus_with_scan, ocr=False)
     assert "bildungsbuero-scan.pdf" not in {d.id for d in result.documents}
     assert [str(p) for p in result.problems] == [
-        "bildungsbuero-scan.pdf: PDF has no text layer (scanned image?) and text recognition (OCR) is off "
-        "(setting ocr); add a version with text"]
+        "bildungsbuero-scan.pdf: PDF hat keine Textebene (ein Scan?), und die Texterkennung (OCR) ist ausgeschaltet "
+        "(Einstellung ocr); bitte eine Fassung mit Text ablegen"]
 
 
 def test_pages_with_text_are_not_recognised_again(tmp_path):
@@ -77,7 +77,7 @@ def test_pages_with_text_are_not_recognised_again(tmp_path):
     result = load_corpus(tmp_path)
     assert result.documents[0].meta.ocr_pages == ""
     assert [p.reason for p in result.problems] == [
-        "page 2: no text (no text layer, and text recognition (OCR) found none either); page left out"]
+        "Seite 2: kein Text (keine Textebene, und auch die Texterkennung (OCR) fand keinen); Seite ausgelassen"]
 
 
 def test_a_question_only_the_scan_answers_cites_its_page_as_read_by_text_recognition(loaded, embedder):
@@ -103,7 +103,7 @@ def test_a_scan_added_to_the_corpus_is_answered_after_update(corpus_with_scan, t
     scan.write_bytes(held_back)
     updated = cli("update", *folders)
     assert updated.code == 0, updated.stderr
-    assert "bildungsbuero-scan.pdf: page 3: no text" in updated.stderr  # reported, the rest indexed
+    assert "bildungsbuero-scan.pdf: Seite 3: kein Text" in updated.stderr  # reported, the rest indexed
     asked = cli("ask", *folders, QUESTION)
     assert asked.code == 0, asked.stderr
     assert "Donnerstag von 14 bis 17 Uhr" in asked.stdout

@@ -69,7 +69,7 @@ def test_other_settings_are_refused_not_mixed(workspace):
 
 
 def test_missing_index_is_reported(tmp_path):
-    with pytest.raises(IndexMissing, match="no index"):
+    with pytest.raises(IndexMissing, match="noch kein Index"):
         load(Settings().replace(index_dir=tmp_path))
 
 
@@ -77,7 +77,7 @@ def test_altered_index_file_is_detected(workspace):
     version = workspace.index_dir / "versions" / store_of(workspace).current_name()
     with (version / "chunks.jsonl").open("a") as handle:
         handle.write("{}\n")
-    with pytest.raises(IndexCorrupt, match="chunks.jsonl does not match its checksum"):
+    with pytest.raises(IndexCorrupt, match="chunks.jsonl passt nicht zu seiner Prüfsumme"):
         load(workspace)
 
 
@@ -155,8 +155,8 @@ def test_truncated_file_falls_back_to_the_previous_version(two_versions, embedde
     with caplog.at_level(logging.WARNING, logger="assistant.store"):
         kb = load(settings)
     assert kb.version == first.version and kb.damaged_current == second.version
-    assert f"{second.version}: vectors.npy does not match its checksum" in caplog.text
-    assert f"serving the previous intact version {first.version}" in caplog.text
+    assert f"{second.version}: vectors.npy passt nicht zu seiner Prüfsumme" in caplog.text
+    assert f"antwortet die vorige intakte Version {first.version}" in caplog.text
     answer = Assistant(settings, kb, embedder).ask(OFFICE_HOURS)
     assert answer.answered and "Dienstag" in answer.text and "Donnerstag" not in answer.text
     first_texts = {c.text for c in first.chunks}
@@ -174,8 +174,8 @@ def test_altered_byte_is_named_and_the_cli_answers_from_the_previous_version(two
     chunks.write_bytes(bytes(data))
     asked = cli("ask", "--json", OFFICE_HOURS, *folders(settings))
     assert asked.code == 0, asked.stderr
-    assert f"{second.version}: chunks.jsonl does not match its checksum (truncated or altered)" in asked.stderr
-    assert f"serving the previous intact version {first.version}" in asked.stderr
+    assert f"{second.version}: chunks.jsonl passt nicht zu seiner Prüfsumme (gekürzt oder verändert)" in asked.stderr
+    assert f"antwortet die vorige intakte Version {first.version}" in asked.stderr
     answer = json.loads(asked.stdout)
     assert answer["answered"] and "Dienstag" in answer["answer"]
     assert chunks.is_file() and store_of(settings).current_name() == second.version
@@ -186,7 +186,7 @@ def test_without_an_intact_version_the_index_is_rebuilt_and_damaged_versions_kep
     damaged = [settings.index_dir / "versions" / kb.version for kb in (first, second)]
     for path in damaged:
         (path / "vectors.faiss").unlink()
-    with pytest.raises(IndexCorrupt, match="vectors.faiss is missing.*no intact earlier version"):
+    with pytest.raises(IndexCorrupt, match="vectors.faiss fehlt.*keine intakte frühere Version"):
         load(settings)
     kb = Library(settings).open(embedder)
     assert kb.version not in {p.name for p in damaged} and not kb.damaged_current
