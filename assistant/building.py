@@ -74,4 +74,5 @@ def assemble(chunks: list[Chunk], vectors: np.ndarray, manifest: Manifest, setti
     retrieval = settings.retrieval
     lexical = LexicalIndex.build([retrieval_text(c) for c in chunks], retrieval.bm25_k1, retrieval.bm25_b)
     vector_index = VectorIndex.build(vectors, retrieval.exact_search_max, retrieval.ivf_nprobe)
-    return KnowledgeBase(chunks, vectors, lexical, vector_index, replace(manifest, vector_index=vector_index.describe()))
+    manifest = replace(manifest, vector_index=vector_index.describe())
+    return KnowledgeBase(chunks, vectors, lexical, vector_index, manifest)

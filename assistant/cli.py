@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--config", type=Path, help="Einstellungsdatei, TOML (Standard: assistant.toml)")
     common.add_argument("-v", "--verbose", action="store_true", help="Fortschritt auf der Standardfehlerausgabe melden")
     as_json = argparse.ArgumentParser(add_help=False, parents=[common])
-    as_json.add_argument("--json", action="store_true", help="JSON statt Text ausgeben (bei Fragen: eine Zeile je Frage)")
+    as_json.add_argument("--json", action="store_true",
+                         help="JSON statt Text ausgeben (bei Fragen: eine Zeile je Frage)")
     asked = argparse.ArgumentParser(add_help=False, parents=[as_json])  # questions as arguments or on standard input
     asked.add_argument("question", nargs="*", help="Frage(n); ohne: JSON-Zeilen von der Standardeingabe")
 
@@ -92,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--dry-run", action="store_true", help="nur anzeigen, was sich ändern würde")
     update.add_argument("--check", type=Path, metavar="DATEI", help="Prüffragen (wie initiatives-qa-dev.jsonl): "
                         "nicht umschalten, wenn die Antworten schlechter werden")
-    update.add_argument("--force", action="store_true", help="auch umschalten, wenn --check schlechtere Antworten findet")
+    update.add_argument("--force", action="store_true",
+                        help="auch umschalten, wenn --check schlechtere Antworten findet")
 
     versions = commands.add_parser("index", help="Index-Versionen").add_subparsers(metavar="AKTION")
     command(versions, "list", cmd_index_list, common, "die aufbewahrten Versionen zeigen (* = aktiv)")

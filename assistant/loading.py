@@ -126,7 +126,8 @@ def load_file(path: Path, corpus_dir: Path, max_file_mb: float = Settings.max_fi
     location = path.absolute().parent.resolve() / path.name
     doc_id = location.relative_to(corpus_dir).as_posix() if location.is_relative_to(corpus_dir) else path.name
     if LONE_SURROGATE.search(doc_id):
-        raise LoadError("der Dateiname ist kein gültiges UTF-8 (in einer alten Kodierung gespeichert?); bitte die Datei umbenennen")
+        raise LoadError("der Dateiname ist kein gültiges UTF-8 (in einer alten Kodierung gespeichert?); "
+                        "bitte die Datei umbenennen")
     data = read_inside(path, corpus_dir, max_file_mb)
     if not data.strip():
         raise LoadError("die Datei ist leer")

@@ -185,7 +185,8 @@ def test_answer_text_joins_wrapped_lines_with_a_space_and_labels_with_a_dash():
     assert answer_text(chunk, chunk.units[0])[0] == (
         "Dezember 2017: Kick-Off-Veranstaltung – 100 Verantwortliche aus Bildung, Wissenschaft, Verwaltung, "
         "Wirtschaft und Zivilgesellschaft tauschen sich zum ersten Mal aus.")
-    contact = chunk_document(Document("k.txt", "Potenzialförderung\nTalentMetropole Ruhr\nBernd Kreuzinger: k@t.de"), 700, 200)[0]
+    contact = chunk_document(Document("k.txt", "Potenzialförderung\nTalentMetropole Ruhr\nBernd Kreuzinger: k@t.de"),
+                             700, 200)[0]
     assert answer_text(contact, contact.units[0])[0] == "Potenzialförderung – TalentMetropole Ruhr – Bernd Kreuzinger: k@t.de"
 
 

@@ -44,7 +44,8 @@ def test_search_json_lines(seed_kb, seed_settings):
 
 
 def test_search_builds_the_index_on_first_use(small_corpus, tmp_path, cli):
-    result = cli("search", "--corpus", small_corpus, "--index", tmp_path / "new-index", "Welche Städte sind beigetreten?")
+    result = cli("search", "--corpus", small_corpus, "--index", tmp_path / "new-index",
+                 "Welche Städte sind beigetreten?")
     assert result.code == 0, result.stderr
     assert "ruhrfutur-pressemitteilung-fuenf-weitere-staedte-2023.txt" in result.stdout
 
@@ -190,7 +191,8 @@ def test_index_list_and_rollback(workspace, cli):
     rolled = run_cli("index", "rollback", *folders(workspace))
     assert rolled.returncode == 0 and library.current_name() == first and f"Aktive Version: {first}" in rolled.stdout
     assert cli("index", "rollback", second, *folders(workspace)).code == 0 and library.current_name() == second
-    assert "keine Index-Version 'gibt-es-nicht'" in cli("index", "rollback", "gibt-es-nicht", *folders(workspace)).stderr
+    unknown = cli("index", "rollback", "gibt-es-nicht", *folders(workspace))
+    assert unknown.code == 1 and "keine Index-Version 'gibt-es-nicht'" in unknown.stderr
 
 
 def test_serve_answers_the_page_and_the_api(seed_kb, seed_settings, tmp_path):

@@ -391,7 +391,8 @@ def _write_hostile_files(corpus: Path, outside: Path) -> dict[str, str]:
     (corpus / "verwaist.txt").symlink_to(corpus / "gibt-es-nicht.txt")
     (corpus / "schleife-a.txt").symlink_to(corpus / "schleife-b.txt")
     (corpus / "schleife-b.txt").symlink_to(corpus / "schleife-a.txt")
-    return {**{name: word for name, (_, word) in files.items()}, "gross.txt": "200.0 MB", "rohr.txt": "gewöhnliche Datei",
+    return {**{name: word for name, (_, word) in files.items()}, "gross.txt": "200.0 MB",
+            "rohr.txt": "gewöhnliche Datei",
             "link.txt": "aus dem Korpusordner", "verwaist.txt": "nicht lesbar", "schleife-a.txt": "Verknüpfung",
             "schleife-b.txt": "Verknüpfung"}
 

@@ -15,11 +15,13 @@ def test_default_folders_are_relative_to_the_working_directory():
 def test_config_file_then_environment_then_overrides(tmp_path):
     config = tmp_path / "assistant.toml"
     config.write_text('index_dir = "/srv/a"\n[chunking]\nsize = 400\n[retrieval]\nfusion_alpha = 0.5\n')
-    settings = Settings.load(config, environ={"ASSISTANT_INDEX_DIR": "/srv/b", "ASSISTANT_CHUNKING_UNIT_VECTORS": "false"})
+    environ = {"ASSISTANT_INDEX_DIR": "/srv/b", "ASSISTANT_CHUNKING_UNIT_VECTORS": "false"}
+    settings = Settings.load(config, environ=environ)
     assert settings.chunking.size == 400 and settings.retrieval.fusion_alpha == 0.5
     assert settings.index_dir == Path("/srv/b") and settings.chunking.unit_vectors is False
     changed = settings.replace(index_dir=None, chunking={"size": 300})  # None = not given
-    assert changed.chunking.size == 300 and changed.chunking.unit_vectors is False and changed.index_dir == Path("/srv/b")
+    assert changed.chunking.size == 300 and changed.chunking.unit_vectors is False
+    assert changed.index_dir == Path("/srv/b")
 
 
 def test_the_config_file_is_found_in_the_working_directory(tmp_path, monkeypatch):

@@ -100,8 +100,9 @@ def admin_app(tmp_path_factory, embedder):
     corpus.mkdir()
     for name in ("ruhrfutur-pressemitteilung-fuenf-weitere-staedte-2023.txt", "ruhrfutur-kreis-unna-tritt-bei.txt"):
         shutil.copy(SEED_CORPUS / name, corpus / name)
-    settings = indexed(Settings().replace(corpus_dir=corpus, index_dir=folder / "index", admin={"password": ADMIN_PASSWORD},
-                                          app={"feedback_file": folder / "feedback.jsonl"}), embedder)
+    settings = Settings().replace(corpus_dir=corpus, index_dir=folder / "index", admin={"password": ADMIN_PASSWORD},
+                                  app={"feedback_file": folder / "feedback.jsonl"})
+    indexed(settings, embedder)
     app, url = serving(settings, Library(settings).load())
     yield url, corpus
     app.close()
