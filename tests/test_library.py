@@ -170,6 +170,14 @@ def test_concurrent_updates_are_refused_and_a_killed_holder_releases_the_lock(wo
     assert done.code == 0 and "1 neu" in done.stdout
 
 
+def test_open_rebuilds_when_the_settings_changed(workspace, embedder):
+    before = Library(workspace).current_name()
+    other = workspace.replace(chunking={"size": 300, "overlap": 50})
+    kb = Library(other).open(embedder)
+    assert (kb.manifest.settings.chunk_size, kb.manifest.settings.chunk_overlap) == (300, 50)
+    assert kb.version != before and Library(other).load().version == kb.version
+
+
 def test_the_backend_is_chosen_by_a_setting(tmp_path):
     assert Library(Settings().replace(index_dir=tmp_path)).versions() == []
     with pytest.raises(SettingsError, match="index_backend"):
