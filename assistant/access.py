@@ -18,7 +18,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .settings import Settings
+from .settings import AdminSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,10 @@ class LoginThrottle:
     clients together) fall within ``window``. At most ``max_clients`` addresses are remembered,
     the least recent dropped first; the global count still includes them. Thread-safe."""
 
-    def __init__(self, max_failures: int = 5, window: float = 900.0, lockout: float = 900.0,
-                 global_failures: int = 50, max_clients: int = 10_000, clock: Clock = time.monotonic):
+    def __init__(self, max_failures: int = AdminSettings.max_failures,
+                 window: float = 60 * AdminSettings.lockout_minutes, lockout: float = 60 * AdminSettings.lockout_minutes,
+                 global_failures: int = 10 * AdminSettings.max_failures, max_clients: int = 10_000,
+                 clock: Clock = time.monotonic):
         self.max_failures, self.window, self.lockout = max_failures, window, lockout
         self.global_failures, self.max_clients = global_failures, max_clients
         self._clock = clock
@@ -95,10 +97,10 @@ class AdminAccess:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = time.monotonic) -> AdminAccess:
-        lockout = 60 * settings.admin_lockout_minutes
-        throttle = LoginThrottle(settings.admin_max_failures, lockout, lockout, 10 * settings.admin_max_failures,
-                                 clock=clock)
-        return cls(settings.admin_password, 60 * settings.admin_session_minutes, throttle, clock)
+        admin = settings.admin
+        lockout = 60 * admin.lockout_minutes
+        throttle = LoginThrottle(admin.max_failures, lockout, lockout, 10 * admin.max_failures, clock=clock)
+        return cls(admin.password, 60 * admin.session_minutes, throttle, clock)
 
     def login(self, secret: str | None, client: str) -> tuple[float | None, str]:
         """The new session's expiry time and a welcome, or None and why not (German). While a

@@ -17,13 +17,10 @@ import unicodedata
 import zipfile
 from pathlib import Path
 
-from .loading import META_SUFFIX, LoadError, load_file
+from .exceptions import LoadError, UploadRejected
+from .loading import META_SUFFIX, load_file
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-
-
-class UploadRejected(ValueError):
-    """An upload that is not kept; the message says why, in German."""
 
 
 def sniff_suffix(data: bytes, name: str) -> str:

@@ -10,16 +10,14 @@ indexed texts and stored with the index, so questions are analysed exactly like 
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
 import Stemmer
 
+from .text import TOKEN, words
 from .vocabulary import ABBREVIATIONS
-
-TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 # Function words of German (and a few English ones, for questions asked in English).
 STOPWORDS = frozenset("""
@@ -40,16 +38,6 @@ wollen wollte wurde würde würden zu zum zur zwar zwischen wieso weshalb warum 
 the a an of and or is are was were who what when where which how why do does did for to in on at by
 with from this that these those it its be been has have had
 """.split())
-
-
-def normalise(text: str) -> str:
-    """Unicode-compose and lowercase, so that "Ä" typed as A + combining diaeresis matches "ä"."""
-    return unicodedata.normalize("NFC", text).casefold()
-
-
-def words(text: str) -> list[str]:
-    """Lowercased word tokens (letters and digits), stopwords included."""
-    return TOKEN.findall(normalise(text))
 
 
 @lru_cache(maxsize=1)

@@ -16,13 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .exceptions import AssistantError
+from .exceptions import AnswerModelError
 
 BUNDLED = Path(__file__).with_name("models") / "answer-model.json"
-
-
-class AnswerModelError(AssistantError):
-    """The answer model file is missing, unreadable or made for other features."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +58,8 @@ class AnswerModel:
         try:
             model = cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise AnswerModelError(f"{path}: answer model unreadable ({type(error).__name__}: {error})") from None
+            raise AnswerModelError(f"{path}: Antwortmodell nicht lesbar ({type(error).__name__}: {error})") from None
         if features is not None and model.features != tuple(features):
-            raise AnswerModelError(f"{path}: answer model made for other features; retrain it with "
-                                   "`python benchmarks/answer_model.py`")
+            raise AnswerModelError(f"{path}: das Antwortmodell wurde für andere Merkmale gemacht; bitte mit "
+                                   "`python benchmarks/answer_model.py` neu trainieren")
         return model

@@ -38,8 +38,10 @@ import numpy as np
 from .answer_model import AnswerModel
 from .chunking import BULLET, blocks, is_contact, is_heading
 from .datatypes import Answer, Chunk, Citation, Hit, Unit, german_date
-from .features import FEATURES, REFERS_BACK, AnswerIndex, Candidate, coverage, feature_matrix, gather_candidates, query_terms
+from .features import FEATURES, REFERS_BACK, Candidate, coverage, feature_matrix, gather_candidates, query_terms
+from .index import Index
 from .questions import ATTRIBUTE_NAMES, EMAIL, LEADS, PERSON, ROLE, STRICT_KINDS, Question, answer_values, attribute_values
+from .settings import AnsweringSettings
 
 NOT_FOUND = ("Dazu finden sich in den Dokumenten keine Angaben. Bitte formulieren Sie die Frage anders "
              "oder wenden Sie sich an die genannten Ansprechpersonen.")
@@ -47,14 +49,6 @@ NOT_FOUND_EN = "Die Dokumente enthalten dazu keine Angaben. (The documents do no
 MARKDOWN_LINK = re.compile(r"\[([^\]\n]+)\]\([^)\s]*\)")
 MAX_UNITS = 3
 NEWER_WITHIN = 0.2  # a newer document's candidate this close in probability replaces a conflicting older one
-
-
-@dataclass(frozen=True)
-class AnswerSettings:
-    passages: int = 5  # passages whose units are candidates
-    # English questions: the best unit's multilingual similarity must reach this (there are no
-    # German words to match); measured on the dev questions before the answer model existed.
-    min_similarity_english: float = 0.83
 
 
 @dataclass(frozen=True)
@@ -80,8 +74,8 @@ class _Table:
         self.order = [int(i) for i in np.argsort(-self.probabilities, kind="stable")]
 
 
-def compose_answer(question: Question, hits: Sequence[Hit], index: AnswerIndex, query_vector: np.ndarray,
-                   model: AnswerModel, settings: AnswerSettings = AnswerSettings()) -> Answer:
+def compose_answer(question: Question, hits: Sequence[Hit], index: Index, query_vector: np.ndarray,
+                   model: AnswerModel, settings: AnsweringSettings = AnsweringSettings()) -> Answer:
     """The answer to ``question`` from ``hits`` (best first), or the reason there is none."""
     hits = list(hits[:settings.passages])
     candidates = candidates_for(question, hits, index, query_vector)
@@ -111,7 +105,7 @@ def compose_answer(question: Question, hits: Sequence[Hit], index: AnswerIndex, 
     return cite(question, _complete(question, table, best))
 
 
-def candidates_for(question: Question, hits: Sequence[Hit], index: AnswerIndex,
+def candidates_for(question: Question, hits: Sequence[Hit], index: Index,
                    query_vector: np.ndarray) -> list[Candidate]:
     """The units of the hits that can answer the question at all: a date question is not
     answered by a text without a date, nor a "wie viele" question without a count, a price
@@ -157,7 +151,7 @@ def _newer(question: Question, table: _Table, best: int, threshold: float) -> tu
     return answer, disagree
 
 
-def _attribute_answer(question: Question, table: _Table, index: AnswerIndex, threshold: float) -> Answer | None:
+def _attribute_answer(question: Question, table: _Table, index: Index, threshold: float) -> Answer | None:
     """For "Wie lautet die Telefonnummer von X?": the unit about X that gives it; else what the
     documents give about X instead, saying that the asked detail is missing. None if X is not found."""
     wanted = ATTRIBUTE_NAMES[question.attribute]

@@ -3,9 +3,9 @@
 ``create_api`` returns a FastAPI application that ``assistant/server.py`` mounts at ``/api`` in
 the same process as the chat page, answering from the same index version (it follows updates as
 the chat does). Its answers are the objects ``ask --json`` and ``search --json`` write, made by
-the same functions (``cli.answer_record``, ``cli.search_record``). Browsers may call it only from
-the websites listed in the setting ``api_origins`` (CORS); every client address is limited to
-``api_requests_per_minute``; request bodies over ``api_max_body_kb`` and questions over 500
+the same functions (``records.py``). Browsers may call it only from
+the websites listed in the setting ``app.api_origins`` (CORS); every client address is limited to
+``app.api_requests_per_minute``; request bodies over ``app.api_max_body_kb`` and questions over 500
 characters are refused. Every error is a JSON object ``{"error", "message"}`` with a German
 message. The OpenAPI description is at ``/api/openapi.json``, readable at ``/api/docs`` (served
 from the ``fastapi-offline`` package, so the page loads nothing from other hosts).
@@ -30,9 +30,10 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .cli import answer_record, best_passages, search_record
 from .datatypes import Answer
 from .ratelimit import RateLimiter
+from .records import answer_record, search_record
+from .retrieval import best_passages
 from .session import MAX_QUESTION_CHARS, Assistant, Turn
 from .settings import Settings
 
@@ -142,9 +143,10 @@ def create_api(settings: Settings, current: Callable[[], Assistant]) -> FastAPI:
                          description="Fragen an die Dokumente der Bildungsinitiativen im Ruhrgebiet, mit "
                                      "Quellen. Fehler kommen als JSON mit deutscher Meldung.")
 
-    # Questions answered at the same time (setting workers, as for the chat; measured by
+    # Questions answered at the same time (setting app.workers, as for the chat; measured by
     # benchmarks/concurrency.py): more wait here rather than all share the two cores.
-    answering = threading.BoundedSemaphore(max(1, settings.workers))
+    app = settings.app
+    answering = threading.BoundedSemaphore(max(1, app.workers))
 
     @api.post("/ask", response_model=AskAnswer, responses=ERRORS, summary="Eine Frage beantworten")
     def ask(request: AskRequest) -> JSONResponse:
@@ -163,16 +165,17 @@ def create_api(settings: Settings, current: Callable[[], Assistant]) -> FastAPI:
     @api.get("/documents", response_model=DocumentList, responses=ERRORS, summary="Dokumente im Index")
     def documents() -> dict[str, Any]:
         kb = current().kb
-        listed = [{"id": doc_id, **{key: record["meta"].get(key) or "" for key in ("title", "publisher", "date", "kind")},
-                   "chunks": record["chunks"]} for doc_id, record in sorted(kb.manifest["documents"].items())]
+        listed = [{"id": doc_id, "title": record.meta.title, "publisher": record.meta.publisher,
+                   "date": record.meta.date, "kind": record.meta.kind, "chunks": record.chunks}
+                  for doc_id, record in sorted(kb.manifest.documents.items())]
         return {"version": kb.version, "documents": listed}
 
     @api.get("/health", response_model=Health, responses=ERRORS, summary="Zustand")
     def health() -> dict[str, Any]:
         engine = current()
-        counts = engine.kb.manifest["counts"]
-        return {"status": "ok", "version": engine.kb.version, "documents": counts["documents"],
-                "chunks": counts["chunks"], "model": engine.embedder.model_id, "warning": engine.kb.warning or None}
+        counts = engine.kb.manifest.counts
+        return {"status": "ok", "version": engine.kb.version, "documents": counts.documents,
+                "chunks": counts.chunks, "model": engine.embedder.model_id, "warning": engine.kb.warning or None}
 
     @api.get("/widget.js", include_in_schema=False)
     def widget() -> Response:
@@ -183,12 +186,12 @@ def create_api(settings: Settings, current: Callable[[], Assistant]) -> FastAPI:
     api.add_exception_handler(RequestValidationError, invalid_request)
     api.add_exception_handler(HTTPException, http_problem)
     api.add_exception_handler(Exception, internal_problem)
-    api.add_middleware(BodyLimit, limit=settings.api_max_body_kb * 1024)
-    if settings.api_requests_per_minute > 0:
-        per_minute = settings.api_requests_per_minute
+    api.add_middleware(BodyLimit, limit=app.api_max_body_kb * 1024)
+    if app.api_requests_per_minute > 0:
+        per_minute = app.api_requests_per_minute
         api.add_middleware(RateLimit, limiter=RateLimiter(per_minute, burst=max(5, per_minute // 4)))
     # Outermost, so that refusals (429, 413) reach a listed website's page too, readable.
-    api.add_middleware(CORSMiddleware, allow_origins=list(settings.api_origins), allow_methods=["GET", "POST"],
+    api.add_middleware(CORSMiddleware, allow_origins=list(app.api_origins), allow_methods=["GET", "POST"],
                        allow_headers=["Content-Type"], max_age=600)
     return api
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .datatypes import Chunk, Document, Unit
+from .text import EMAIL, GERMAN_MONTHS, MONTH_ABBREVIATIONS, PHONE_START
 
 ABBREVIATIONS = frozenset("""
 dr prof dipl ing med phil rer nat jur hr fr frau herr st str nr tel fax mobil abs art bzw ca evtl etc
@@ -33,10 +34,9 @@ jr sr vs no co inc ltd gmbh ag bzw. allg
 """.split())
 
 TERMINAL = ".!?…:;\"'»«“”)"
-CONTACT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://|www\.|\b(?:tel|telefon|fax|mobil|phone)\b\.?"
-                     r"|(?:\+49|\b0\d{2,4})[\s/-]*\d[\d\s/-]{4,}", re.IGNORECASE)
-MONTH_NAMES = ("Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|"
-               "Jan|Feb|Mär|Apr|Jun|Jul|Aug|Sep|Sept|Okt|Nov|Dez")
+# An e-mail address, a web address, a phone label or number: a contact line.
+CONTACT = re.compile(rf"{EMAIL}|https?://|www\.|\b(?:tel|telefon|fax|mobil|phone)\b\.?|{PHONE_START}", re.IGNORECASE)
+MONTH_NAMES = "|".join([*GERMAN_MONTHS, *MONTH_ABBREVIATIONS])
 # A list item: a dash or bullet, "3." or "3)" (but not the "20. September" of a date), or a dated entry.
 BULLET = re.compile(rf"^\s*(?:[-–•*·▪]|\d{{1,2}}[.)]\s(?!(?:{MONTH_NAMES})\b)|\d{{1,2}}\.\d{{1,2}}\.\d{{2,4}}\b)")
 # A candidate sentence end: terminal punctuation, optional closing quote, whitespace.
@@ -276,8 +276,9 @@ def _depth(text: str, position: int) -> int:
     return text.count("(", 0, position + 1) - text.count(")", 0, position)
 
 
-def chunk_document(document: Document, size: int = 700, overlap: int = 200) -> list[Chunk]:
-    """Passages of ``document`` of about ``size`` characters; pages are never mixed in one passage."""
+def chunk_document(document: Document, size: int, overlap: int) -> list[Chunk]:
+    """Passages of ``document`` of about ``size`` characters, each repeating up to ``overlap``
+    characters of the one before (setting ``chunking``); pages are never mixed in one passage."""
     chunks: list[Chunk] = []
     for section_start, section_end in _sections(document):
         spans = units(document.text, section_start, section_end)

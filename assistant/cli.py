@@ -1,8 +1,10 @@
 """Command line: ``python -m assistant <command>`` (also installed as ``assistant``).
 
-Every command takes ``--corpus DIR`` and ``--index DIR`` (defaults: the project's ``corpus/``
-and ``index/`` folders, or the settings). Results go to standard output, progress and warnings
-to standard error, so output can be piped.
+A thin layer over the ``Library`` (build, update, index versions) and the ``Assistant`` (search,
+ask): it reads the options, calls them and prints what they return. Every command takes
+``--corpus DIR`` and ``--index DIR`` (defaults: ``corpus/`` and ``index/`` in the working
+directory, or the settings) and ``--config FILE``. Results go to standard output, progress and
+warnings to standard error, so output can be piped. Messages are German, as for staff.
 """
 
 from __future__ import annotations
@@ -12,153 +14,155 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import evaluation, indexing
-from .embedding import Embedder, EmbeddingError, embedder_for
-from .loading import LoadError, load_corpus
+from . import evaluation
+from .datatypes import Answer, Document
+from .embedding import Embedder, embedder_for
+from .exceptions import AssistantError
+from .library import Library
 from .ocr import page_label
-from .datatypes import Answer, Hit
-from .retrieval import FUSIONS, Retriever, one_per_document
+from .records import answer_record, search_record
+from .retrieval import Retriever, best_passages
 from .session import Assistant, ChatSession
-from .updating import update_index
-from .settings import Settings
+from .settings import FUSIONS, Settings
 
 log = logging.getLogger("assistant")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    offline()
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-                        format="%(levelname)s: %(message)s", stream=sys.stderr)
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
-    settings = Settings.load(args.config).replace(corpus_dir=args.corpus, index_dir=args.index)
+    # The assistant's warnings (files skipped, a damaged index version) and, with -v, its progress
+    # go to standard error as plain lines.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO if args.verbose else logging.WARNING)
     try:
-        return args.handler(args, settings) or 0
-    except (LoadError, EmbeddingError, indexing.IndexProblem, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        settings = Settings.load(args.config).replace(corpus_dir=args.corpus, index_dir=args.index)
+        return args.handler(args, Library(settings)) or 0
+    except AssistantError as error:
+        print(f"Fehler: {error}", file=sys.stderr)
         return 1
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+
+
+def offline() -> None:
+    """No network and no telemetry in this process: the Hugging Face hub (sentence-transformers
+    models are loaded from local files only) and Gradio's analytics are switched off before
+    either library is imported."""
+    for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("GRADIO_ANALYTICS_ENABLED", "False")):
+        os.environ.setdefault(name, value)
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--corpus", type=Path, help="folder of documents (default: corpus/)")
-    common.add_argument("--index", type=Path, help="index folder (default: index/)")
-    common.add_argument("--config", type=Path, help="TOML settings file (default: assistant.toml)")
-    common.add_argument("-v", "--verbose", action="store_true", help="log progress to standard error")
+    common.add_argument("--corpus", type=Path, help="Ordner der Dokumente (Standard: corpus/)")
+    common.add_argument("--index", type=Path, help="Ordner des Index (Standard: index/)")
+    common.add_argument("--config", type=Path, help="Einstellungsdatei, TOML (Standard: assistant.toml)")
+    common.add_argument("-v", "--verbose", action="store_true", help="Fortschritt auf der Standardfehlerausgabe melden")
+    as_json = argparse.ArgumentParser(add_help=False, parents=[common])
+    as_json.add_argument("--json", action="store_true",
+                         help="JSON statt Text ausgeben (bei Fragen: eine Zeile je Frage)")
+    asked = argparse.ArgumentParser(add_help=False, parents=[as_json])  # questions as arguments or on standard input
+    asked.add_argument("question", nargs="*", help="Frage(n); ohne: JSON-Zeilen von der Standardeingabe")
 
     parser = argparse.ArgumentParser(prog="assistant", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(metavar="COMMAND")
+    commands = parser.add_subparsers(metavar="BEFEHL")
 
-    build = commands.add_parser("build", parents=[common], help="build the index from the corpus")
-    build.set_defaults(handler=cmd_build)
+    def command(group, name: str, handler, parent: argparse.ArgumentParser, text: str, description: str = ""):
+        sub = group.add_parser(name, parents=[parent], help=text, description=description or text)
+        sub.set_defaults(handler=handler)
+        return sub
 
-    update = commands.add_parser("update", parents=[common], help="apply corpus changes to the index",
-                                 description="Compare the corpus with the index by content hash and embed only "
-                                             "new or changed documents; switch to the new version when complete.")
-    update.add_argument("--dry-run", action="store_true", help="only report what would change")
-    update.add_argument("--check", type=Path, metavar="FILE",
-                        help="question file (as initiatives-qa-dev.jsonl): refuse to switch if answers get worse")
-    update.add_argument("--force", action="store_true", help="switch even if --check finds it worse")
-    update.set_defaults(handler=cmd_update)
+    command(commands, "build", cmd_build, common, "den Index aus dem Korpus neu bauen")
+    update = command(commands, "update", cmd_update, common, "Änderungen des Korpus in den Index übernehmen",
+                     "Vergleicht den Korpus über Prüfsummen mit dem Index, bettet nur neue oder geänderte Dokumente "
+                     "ein und schaltet auf die neue Version um, sobald sie vollständig ist.")
+    update.add_argument("--dry-run", action="store_true", help="nur anzeigen, was sich ändern würde")
+    update.add_argument("--check", type=Path, metavar="DATEI", help="Prüffragen (wie initiatives-qa-dev.jsonl): "
+                        "nicht umschalten, wenn die Antworten schlechter werden")
+    update.add_argument("--force", action="store_true",
+                        help="auch umschalten, wenn --check schlechtere Antworten findet")
 
-    index = commands.add_parser("index", help="index versions")
-    versions = index.add_subparsers(metavar="ACTION")
-    listing = versions.add_parser("list", parents=[common], help="list the kept versions")
-    listing.set_defaults(handler=cmd_index_list)
-    rollback = versions.add_parser("rollback", parents=[common], help="serve an earlier version again")
-    rollback.add_argument("version", nargs="?", help="version name (default: the one before the current)")
-    rollback.set_defaults(handler=cmd_index_rollback)
+    versions = commands.add_parser("index", help="Index-Versionen").add_subparsers(metavar="AKTION")
+    command(versions, "list", cmd_index_list, common, "die aufbewahrten Versionen zeigen (* = aktiv)")
+    rollback = command(versions, "rollback", cmd_index_rollback, common, "eine frühere Version wieder einschalten")
+    rollback.add_argument("version", nargs="?", help="Name der Version (Standard: die vor der aktiven)")
 
-    search = commands.add_parser("search", parents=[common], help="retrieve passages for questions",
-                                 description="Questions as arguments, or JSON lines on standard input: "
-                                             '{"id": ..., "question": ...} (BEIR lines with _id and text work too).')
-    search.add_argument("question", nargs="*", help="a question (else JSON lines are read from standard input)")
-    search.add_argument("--k", type=int, default=10, help="documents per question (default 10)")
-    search.add_argument("--json", action="store_true", help="one JSON line per question")
-    search.add_argument("--document", action="append", help="only search this document id (repeatable)")
-    search.set_defaults(handler=cmd_search)
+    search = command(commands, "search", cmd_search, asked, "Passagen zu Fragen suchen",
+                     'Fragen als Argumente, oder JSON-Zeilen auf der Standardeingabe: {"id": ..., "question": ...} '
+                     '(BEIR-Zeilen mit _id und text gehen auch); mit --json je Frage {"id", "hits": [...]}.')
+    search.add_argument("--k", type=int, default=10, help="Dokumente je Frage (Standard 10)")
+    search.add_argument("--document", action="append", help="nur in diesem Dokument suchen (mehrfach möglich)")
+    command(commands, "ask", cmd_ask, asked, "Fragen mit Quellen beantworten",
+            'Eine Frage als Argumente, oder JSON-Zeilen auf der Standardeingabe: {"id", "question", "history": '
+            '[frühere Fragen, die älteste zuerst]}; mit --json je Frage {"id", "answer", "answered", "marks", '
+            '"citations": [...]}.')
+    serve = command(commands, "serve", cmd_serve, common, "die Chat-Anwendung und die JSON-Schnittstelle starten")
+    serve.add_argument("--host", help="Adresse (Standard 127.0.0.1, aus den Einstellungen)")
+    serve.add_argument("--port", type=int, help="Port (Standard 7860)")
 
-    ask = commands.add_parser("ask", parents=[common], help="answer questions with cited passages",
-                              description="One question as an argument, or JSON lines on standard input: "
-                                          '{"id", "question", "history": [earlier questions, oldest first]}.')
-    ask.add_argument("question", nargs="*", help="the question (else JSON lines are read from standard input)")
-    ask.add_argument("--json", action="store_true",
-                     help='one line per question: {"id", "answer", "answered", "citations": [...]}')
-    ask.set_defaults(handler=cmd_ask)
-
-    serve = commands.add_parser("serve", parents=[common], help="start the chat web app")
-    serve.add_argument("--host", help="address to bind (default 127.0.0.1, from the settings)")
-    serve.add_argument("--port", type=int, help="port (default 7860)")
-    serve.set_defaults(handler=cmd_serve)
-
-    evaluate = commands.add_parser("eval", help="measure retrieval and answers")
-    kinds = evaluate.add_subparsers(metavar="KIND")
-    beir = kinds.add_parser("beir", parents=[common], help="retrieval metrics on a BEIR-layout data set")
-    beir.add_argument("--data", type=Path, required=True, help="folder with corpus.jsonl, queries.jsonl, qrels.tsv")
+    kinds = commands.add_parser("eval", help="Suche und Antworten messen").add_subparsers(metavar="ART")
+    beir = command(kinds, "beir", cmd_eval_beir, as_json, "Suchqualität auf einem Datensatz im BEIR-Format")
+    beir.add_argument("--data", type=Path, required=True, help="Ordner mit corpus.jsonl, queries.jsonl, qrels.tsv")
     beir.add_argument("--methods", default="bm25,vector,rrf,convex",
-                      help=f"comma-separated, from {', '.join(FUSIONS)} (default: all)")
-    beir.add_argument("--json", action="store_true", help="print the report as JSON")
-    beir.add_argument("--no-answers", action="store_true", help="skip answer_hit (composing every answer)")
-    beir.set_defaults(handler=cmd_eval_beir)
-    qa = kinds.add_parser("qa", parents=[common], help="answer quality on a question file",
-                          description="Scores the project's index, or with --corpus FILE_OR_DIR a throwaway "
-                                      "index of that corpus (a folder, or one file such as a JSON-lines export).")
-    qa.add_argument("--questions", type=Path, required=True,
-                    help="JSON lines as in initiatives-qa-dev.jsonl (id, question, history, evidence, answer_any, answer_all)")
-    qa.add_argument("--json", action="store_true", help="print the report as JSON")
-    qa.set_defaults(handler=cmd_eval_qa)
+                      help=f"durch Kommas getrennt, aus {', '.join(FUSIONS)} (Standard: alle)")
+    beir.add_argument("--no-answers", action="store_true", help="answer_hit auslassen (jede Antwort zusammenstellen)")
+    qa = command(kinds, "qa", cmd_eval_qa, as_json, "Antwortqualität auf einer Fragendatei",
+                 "Bewertet den Index des Projekts, oder mit --corpus DATEI_ODER_ORDNER einen Wegwerf-Index dieses "
+                 "Korpus (ein Ordner oder eine Datei wie ein JSON-Zeilen-Export).")
+    qa.add_argument("--questions", type=Path, required=True, help="JSON-Zeilen wie initiatives-qa-dev.jsonl "
+                    "(id, question, history, evidence, answer_any, answer_all)")
     return parser
 
 
-def load_documents(settings: Settings):
-    """The corpus documents (of a folder, or of one file such as a JSON-lines export); each
-    unreadable file is reported on standard error."""
-    result = load_corpus(settings.corpus_dir, settings.max_file_mb, settings.ocr)
-    for problem in result.problems:
-        print(f"warning: skipped {problem}", file=sys.stderr)
-    return result.documents
-
-
-def open_knowledge_base(settings: Settings, progress: bool = True) -> indexing.KnowledgeBase:
-    """The current index; built first when there is none or it was made with other settings."""
-    embedder = embedder_for(settings)
-    return indexing.open_index(settings, lambda: load_documents(settings), embedder, progress=progress)
+def corpus_documents(library: Library) -> list[Document]:
+    """The corpus documents (of a folder, or of one file such as a JSON-lines export); each file
+    that cannot be read is reported on standard error (by the loader's log)."""
+    return library.corpus().documents
 
 
 def batch_embedder(settings: Settings) -> Embedder:
-    """The embedder for a build or update: all cores (``build_threads``), after lowering this
-    process's CPU priority to ``build_nice``, so that questions answered on the same machine
-    come first (benchmarks/contention.py)."""
-    os.nice(max(0, settings.build_nice - os.nice(0)))
+    """The embedder for a build or update: all cores (``embedding.build_threads``), after lowering
+    this process's CPU priority to ``embedding.build_nice``, so that questions answered on the same
+    machine come first (benchmarks/contention.py)."""
+    os.nice(max(0, settings.embedding.build_nice - os.nice(0)))
     return embedder_for(settings, batch_job=True)
 
 
-def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
-    started = time.perf_counter()
-    embedder = batch_embedder(settings)
-    documents = load_documents(settings)
-    with indexing.exclusive(settings.index_dir):
-        kb = indexing.build_knowledge_base(documents, embedder, settings, progress=sys.stderr.isatty())
-        path = indexing.save(kb, settings.index_dir, settings.keep_versions)
-    counts = kb.manifest["counts"]
-    print(f"Indexed {counts['documents']} documents, {counts['chunks']} chunks in "
-          f"{time.perf_counter() - started:.1f} s -> {path}")
+def open_assistant(library: Library) -> Assistant:
+    """The assistant over the version being served (built first when there is none)."""
+    embedder = embedder_for(library.settings)
+    index = library.open(embedder, lambda: corpus_documents(library), progress=sys.stderr.isatty())
+    return Assistant(library.settings, index, embedder)
+
+
+def cmd_build(args: argparse.Namespace, library: Library) -> int:
+    embedder = batch_embedder(library.settings)
+    report = library.build(embedder, corpus_documents(library), progress=sys.stderr.isatty())
+    counts = report.index.manifest.counts
+    print(f"Indexiert: {counts.documents} Dokumente, {counts.chunks} Abschnitte in {report.seconds:.1f} s; "
+          f"aktive Version {report.version}")
     return 0
 
 
-def cmd_update(args: argparse.Namespace, settings: Settings) -> int:
-    embedder = batch_embedder(settings)
-    documents = load_documents(settings)
-    report = update_index(settings, documents, embedder, progress=sys.stderr.isatty(), dry_run=args.dry_run,
-                          check=args.check, force=args.force)
+def cmd_update(args: argparse.Namespace, library: Library) -> int:
+    embedder = batch_embedder(library.settings)
+    check = evaluation.quality_check(args.check, library.settings, embedder) if args.check else None
+    report = library.update(embedder, corpus_documents(library), check, force=args.force, dry_run=args.dry_run,
+                            progress=sys.stderr.isatty())
     print(("Geplant: " if args.dry_run else "Änderungen: ") + report.plan.describe())
     if args.dry_run:
         print("(--dry-run: nichts geändert)")
@@ -172,23 +176,18 @@ def cmd_update(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_index_list(args: argparse.Namespace, settings: Settings) -> int:
-    current = indexing.current_version(settings.index_dir)
-    versions = indexing.list_versions(settings.index_dir)
+def cmd_index_list(args: argparse.Namespace, library: Library) -> int:
+    versions = library.versions()
     if not versions:
-        print(f"{settings.index_dir}: no index versions yet")
-    for path in versions:
-        manifest = json.loads((path / indexing.MANIFEST_FILE).read_text("utf-8"))
-        marker = "*" if current is not None and path.name == current.name else " "
-        counts = manifest["counts"]
-        print(f"{marker} {path.name}  {manifest['created']}  {counts['documents']} Dokumente, {counts['chunks']} Abschnitte")
+        print(f"{library.settings.index_dir}: noch keine Index-Versionen")
+    for version in versions:
+        print(f"{'*' if version.serving else ' '} {version.name}  {version.created}  "
+              f"{version.documents} Dokumente, {version.chunks} Abschnitte")
     return 0
 
 
-def cmd_index_rollback(args: argparse.Namespace, settings: Settings) -> int:
-    name = args.version or indexing.previous_version_name(settings.index_dir)
-    indexing.switch(settings.index_dir, name)
-    print(f"Aktive Version: {name}")
+def cmd_index_rollback(args: argparse.Namespace, library: Library) -> int:
+    print(f"Aktive Version: {library.rollback(args.version)}")
     return 0
 
 
@@ -208,52 +207,34 @@ def read_questions(stream: TextIO) -> Iterator[dict[str, Any]]:
         yield {**record, "id": record.get("id", record.get("_id", str(number))), "question": str(question)}
 
 
-def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    kb = open_knowledge_base(settings)
-    retriever = Retriever(kb, embedder_for(settings), settings)
-    questions = ([{"id": str(i), "question": q} for i, q in enumerate(args.question, start=1)]
-                 if args.question else read_questions(sys.stdin))
-    for record in questions:
-        hits = best_passages(retriever, record["question"], args.k, args.document)
+def questions_of(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    """The questions given as arguments (as one question for ``ask``), else read from standard input."""
+    if not args.question:
+        return read_questions(sys.stdin)
+    if args.handler is cmd_ask:
+        return iter([{"id": "1", "question": " ".join(args.question), "history": []}])
+    return iter({"id": str(i), "question": q} for i, q in enumerate(args.question, start=1))
+
+
+def cmd_search(args: argparse.Namespace, library: Library) -> int:
+    assistant = open_assistant(library)
+    for record in questions_of(args):
+        hits = best_passages(assistant.retriever, record["question"], args.k, args.document)
         if args.json:
             print(json.dumps(search_record(record["id"], hits), ensure_ascii=False), flush=True)
-        else:
-            print(f"# {record['question']}")
-            for rank, hit in enumerate(hits, start=1):
-                page = f", S. {hit.chunk.page}" if hit.chunk.page else ""
-                snippet = " ".join(hit.chunk.text.split())[:160]
-                print(f"{rank:2d}. [{hit.score:.3f}] {hit.chunk.document}{page}: {snippet}")
-            print()
+            continue
+        print(f"# {record['question']}")
+        for rank, hit in enumerate(hits, start=1):
+            page = f", S. {hit.chunk.page}" if hit.chunk.page else ""
+            snippet = " ".join(hit.chunk.text.split())[:160]
+            print(f"{rank:2d}. [{hit.score:.3f}] {hit.chunk.document}{page}: {snippet}")
+        print()
     return 0
 
 
-def best_passages(retriever: Retriever, question: str, k: int, documents: Sequence[str] | None = None) -> list[Hit]:
-    """The ``k`` best documents for ``question``, each at its best passage (``search``, the JSON API)."""
-    return one_per_document(retriever.search(question, k=4 * k, documents=documents))[:k]
-
-
-def search_record(record_id: Any, hits: Sequence[Hit]) -> dict[str, Any]:
-    """What ``search --json`` writes and the JSON API's /api/search returns."""
-    return {"id": record_id, "hits": [{"document": h.chunk.document, "chunk": h.chunk.id, "score": round(h.score, 6),
-                                       "text": h.chunk.text, "page": h.chunk.page} for h in hits]}
-
-
-def open_assistant(settings: Settings) -> Assistant:
-    return Assistant(settings, open_knowledge_base(settings))
-
-
-def answer_record(record_id: Any, answer: Answer) -> dict[str, Any]:
-    """What ``ask --json`` writes and the JSON API's /api/ask returns."""
-    return {"id": record_id, "answer": answer.text, "answered": answer.answered,
-            "marks": [list(span) for span in answer.marks],
-            "citations": [c.to_dict() for c in answer.citations]}
-
-
-def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    assistant = open_assistant(settings)
-    records = ([{"id": "1", "question": " ".join(args.question), "history": []}] if args.question
-               else read_questions(sys.stdin))
-    for record in records:
+def cmd_ask(args: argparse.Namespace, library: Library) -> int:
+    assistant = open_assistant(library)
+    for record in questions_of(args):
         session = ChatSession(assistant)
         for earlier in record.get("history") or []:
             session.ask(str(earlier))
@@ -280,28 +261,28 @@ def format_answer(answer: Answer) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from .server import serve
+def cmd_serve(args: argparse.Namespace, library: Library) -> int:
+    from .server import serve  # Gradio and the web server only where they serve
 
-    serve(settings, open_knowledge_base(settings), args.host, args.port)
+    assistant = open_assistant(library)
+    serve(library, assistant.kb, args.host, args.port)
     return 0
 
 
-def cmd_eval_qa(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_eval_qa(args: argparse.Namespace, library: Library) -> int:
     cases = evaluation.load_qa(args.questions)
     if args.corpus is None:
-        rows, totals = evaluation.score_qa(open_assistant(settings), cases)
+        assistant = open_assistant(library)
     else:  # a throwaway index of the given corpus file or folder
-        embedder = embedder_for(settings)
-        documents = load_documents(settings)
-        with tempfile.TemporaryDirectory(prefix="qa-index-") as folder:
-            kb = indexing.build_knowledge_base(documents, embedder, settings.replace(index_dir=folder),
-                                               progress=sys.stderr.isatty())
-        rows, totals = evaluation.score_qa(Assistant(settings, kb, embedder), cases)
+        embedder = embedder_for(library.settings)
+        index = library.index_in_memory(corpus_documents(library), embedder, progress=sys.stderr.isatty())
+        assistant = Assistant(library.settings, index, embedder)
+    rows, totals = evaluation.score_qa(assistant, cases)
     if args.json:
         print(json.dumps({"questions": str(args.questions), "totals": totals, "results": rows},
                          ensure_ascii=False, indent=1))
         return 0
+
     def mark(value: Any) -> str:
         return "–" if value is None else ("ja" if value else "NEIN")
     print(evaluation.format_table(
@@ -314,13 +295,13 @@ def cmd_eval_qa(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_eval_beir(args: argparse.Namespace, library: Library) -> int:
+    settings = library.settings
     data = evaluation.load_beir(args.data)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     embedder = embedder_for(settings, batch_job=True)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="beir-index-") as folder:
-        kb = evaluation.build_beir_index(data, embedder, settings.replace(index_dir=folder), progress=sys.stderr.isatty())
+    kb = library.index_in_memory(evaluation.beir_documents(data), embedder, progress=sys.stderr.isatty())
     build_seconds = time.perf_counter() - started
     retriever = Retriever(kb, embedder, settings)
     reports = [evaluation.score_retrieval(retriever, data, method) for method in methods]
@@ -330,7 +311,7 @@ def cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
                           "chunks": len(kb.chunks), "build_seconds": round(build_seconds, 1),
                           "methods": {r.method: r.metrics for r in reports}, "answer_hit": answer_hit}, indent=1))
     else:
-        print(f"{args.data}: {len(data.queries)} questions, {kb.manifest['counts']['documents']} documents, "
+        print(f"{args.data}: {len(data.queries)} questions, {kb.manifest.counts.documents} documents, "
               f"{len(kb.chunks)} chunks (index built in {build_seconds:.1f} s)\n")
         print(evaluation.format_table([{"method": r.method, **r.metrics} for r in reports],
                                       ["method", "recall@1", "recall@5", "recall@10", "mrr@10", "ms_per_query"]))

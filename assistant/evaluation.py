@@ -1,8 +1,10 @@
-"""Measure retrieval on BEIR-layout data sets (``corpus.jsonl``, ``queries.jsonl``, ``qrels.tsv``).
+"""Measure retrieval and answers: ``eval beir``, ``eval qa`` and the update's quality check.
 
-Retrieval is scored at document level: the rank of a question's gold document is the rank of
-its best chunk. Every method (BM25 alone, vectors alone, fused) is scored on the same index in
-one run, so the figures are comparable.
+Retrieval on BEIR-layout data sets (``corpus.jsonl``, ``queries.jsonl``, ``qrels.tsv``) is scored
+at document level: the rank of a question's gold document is the rank of its best chunk. Every
+method (BM25 alone, vectors alone, fused) is scored on the same index in one run, so the figures
+are comparable. Answers are scored on question files in the format of
+``initiatives-qa-dev.jsonl``; ``quality_check`` compares two index versions on such a file.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .datatypes import Document
 from .embedding import Embedder
-from .indexing import KnowledgeBase, build_knowledge_base
+from .index import Index
 from .loading import read_jsonl
 from .retrieval import Retriever, one_per_document
 from .session import Assistant, ChatSession
 from .settings import Settings
+from .text import text_key
+from .updating import QualityCheck, Verdict
 
 
 @dataclass(frozen=True)
@@ -60,14 +65,14 @@ def load_beir(folder: Path) -> BeirData:
     return BeirData(folder / "corpus.jsonl", [q for q in queries if q.id in qrels], qrels)
 
 
-def build_beir_index(data: BeirData, embedder: Embedder, settings: Settings, progress: bool = True) -> KnowledgeBase:
-    documents = read_jsonl(data.corpus_file.read_bytes(), origin=data.corpus_file.name)
-    return build_knowledge_base(documents, embedder, settings, progress=progress)
+def beir_documents(data: BeirData) -> list[Document]:
+    """The data set's corpus as documents, to be indexed (``Library.index_in_memory``)."""
+    return read_jsonl(data.corpus_file.read_bytes(), origin=data.corpus_file.name)
 
 
 def score_retrieval(retriever: Retriever, data: BeirData, method: str, k: int = 10) -> RetrievalReport:
     """Recall@1/5/10 and MRR@10 of one method over all queries."""
-    retriever = Retriever(retriever.kb, retriever.embedder, retriever.settings.replace(fusion=method))
+    retriever = Retriever(retriever.kb, retriever.embedder, retriever.settings.replace(retrieval={"fusion": method}))
     recall = {1: 0.0, 5: 0.0, 10: 0.0}
     reciprocal = 0.0
     per_query = []
@@ -120,15 +125,11 @@ def load_qa(path: Path) -> list[QaCase]:
     return cases
 
 
-def _squash(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
 def contains_answer(answer: str, any_of: Sequence[str] = (), all_of: Sequence[str] = ()) -> bool:
     """Whether ``answer`` holds one of ``any_of`` (if given) and all of ``all_of`` (case and spacing ignored)."""
-    text = _squash(answer)
-    return ((not any_of or any(_squash(s) in text for s in any_of))
-            and all(_squash(s) in text for s in all_of))
+    text = text_key(answer)
+    return ((not any_of or any(text_key(s) in text for s in any_of))
+            and all(text_key(s) in text for s in all_of))
 
 
 def score_qa(assistant: Assistant, cases: Sequence[QaCase]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -143,7 +144,7 @@ def score_qa(assistant: Assistant, cases: Sequence[QaCase]) -> tuple[list[dict[s
         answer = session.ask(case.question)
         milliseconds = 1000 * (time.perf_counter() - started)
         answerable = case.evidence is not None
-        evidence_ok = (any(_squash(case.evidence) in _squash(c.chunk.text) for c in answer.citations[:3])
+        evidence_ok = (any(text_key(case.evidence) in text_key(c.chunk.text) for c in answer.citations[:3])
                        if answerable else None)
         hit = contains_answer(answer.text, case.answer_any, case.answer_all) if answerable else None
         refusal_ok = answer.answered == answerable
@@ -176,3 +177,16 @@ def answer_hit_rate(assistant: Assistant, data: BeirData) -> float:
     """Share of BEIR questions whose extractive answer contains one of their gold answer strings."""
     hits = [contains_answer(assistant.ask(q.text).text, q.answers) for q in data.queries if q.answers]
     return sum(hits) / len(hits) if hits else 0.0
+
+
+def quality_check(questions: Path, settings: Settings, embedder: Embedder) -> QualityCheck:
+    """The update's check (``update --check FILE``): the questions of ``questions`` answered on the
+    version being served and on the new one; worse when fewer pass."""
+    cases = load_qa(questions)
+
+    def check(current: Index, new: Index) -> Verdict:
+        before = score_qa(Assistant(settings, current, embedder), cases)[1]["passed"]
+        after = score_qa(Assistant(settings, new, embedder), cases)[1]["passed"]
+        word = "schlechter" if after < before else ("besser" if after > before else "gleich")
+        return Verdict(after < before, f"{word}: {after} von {len(cases)} Prüffragen bestanden (bisher {before})")
+    return check

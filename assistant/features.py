@@ -22,17 +22,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
 
 import numpy as np
 
-from .analysis import STOPWORDS, stem
-from .datatypes import Chunk, Hit, Unit
+from .analysis import STOPWORDS
+from .datatypes import Hit, Unit
+from .index import Index
 from .questions import FRAME_WORDS, Question, answer_values, focus_word
+from .text import TOKEN, text_key, word_key
 from .vocabulary import ABBREVIATIONS, alternatives
 
 WINDOW = 2  # units before a candidate that may hold what its pronouns refer to ("Er ...")
-TOKEN = re.compile(r"[^\W_]+")
 QUOTED = re.compile(r"[\"„“»«']([^\"„“»«']{3,80})[\"“”»«']")
 
 FEATURES = (
@@ -50,17 +50,6 @@ REFERS_BACK = re.compile(r"(?:er|sie|es|ihr|ihre|ihnen|sein|seine|dies|diese|die
                          r"dabei|damit|dadurch|daher|darauf|danach|davor|deshalb|deswegen|dennoch|jedoch|"
                          r"trotzdem|außerdem|zudem|auch|später|anschließend|somit|so|hier|deren|dessen)\b",
                          re.IGNORECASE)
-
-
-class AnswerIndex(Protocol):
-    """What the features need from an index besides the hits: the question's and the units' terms
-    analysed as the index analysed its texts, their idf weights, and the units' similarities."""
-
-    def terms(self, text: str) -> list[str]: ...
-
-    def term_weights(self, terms: Sequence[str]) -> np.ndarray: ...
-
-    def unit_similarities(self, position: int, query_vector: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -90,7 +79,7 @@ class QueryTerm:
     focus: bool = False  # the thing asked for: "Welche *Partei* ...", "Wie viele *Punkte* ..."
 
 
-def gather_candidates(hits: Sequence[Hit], index: AnswerIndex, query_vector: np.ndarray) -> list[Candidate]:
+def gather_candidates(hits: Sequence[Hit], index: Index, query_vector: np.ndarray) -> list[Candidate]:
     """The units of the hits, each once: a unit repeated by overlapping passages, or the same
     sentence in two documents, is one candidate (the first, from the better passage)."""
     seen: set[tuple[str, int, int]] = set()
@@ -101,7 +90,7 @@ def gather_candidates(hits: Sequence[Hit], index: AnswerIndex, query_vector: np.
         similarities = index.unit_similarities(hit.position, query_vector) if hit.position >= 0 else np.zeros(0)
         quoted = chunk.unit_texts()
         for i, unit in enumerate(chunk.units):
-            key = " ".join(quoted[i].split()).casefold()
+            key = text_key(quoted[i])
             if (chunk.document, unit.start, unit.end) in seen or key in texts:
                 continue
             seen.add((chunk.document, unit.start, unit.end))
@@ -113,7 +102,7 @@ def gather_candidates(hits: Sequence[Hit], index: AnswerIndex, query_vector: np.
     return result
 
 
-def query_terms(question: Question, index: AnswerIndex) -> list[QueryTerm]:
+def query_terms(question: Question, index: Index) -> list[QueryTerm]:
     """The question's content words (not the words that only say what kind of answer is wanted)."""
     text = question.text
     named = entity_words(text)
@@ -138,10 +127,6 @@ def query_terms(question: Question, index: AnswerIndex) -> list[QueryTerm]:
                                  match.group() in named or word.isdigit(),
                                  match.start() > 0 and match.group()[:1].isupper(), word == focus)
     return list(found.values())
-
-
-def _squash(text: str) -> str:
-    return " ".join(re.findall(r"[^\W_]+", text.casefold()))
 
 
 def _bigrams(terms: Sequence[QueryTerm]) -> set[tuple[str, str]]:
@@ -222,7 +207,7 @@ def _near(a: str, b: str) -> bool:
 
 
 def feature_matrix(question: Question, candidates: Sequence[Candidate], hits: Sequence[Hit],
-                   index: AnswerIndex, query_vector: np.ndarray) -> np.ndarray:
+                   index: Index, query_vector: np.ndarray) -> np.ndarray:
     """One row of ``FEATURES`` per candidate."""
     if not candidates:
         return np.zeros((0, len(FEATURES)), dtype=np.float32)
@@ -247,7 +232,7 @@ def feature_matrix(question: Question, candidates: Sequence[Candidate], hits: Se
     total_weight = sum(t.weight for t in terms) or 1.0
     absent_passages = 1.0 - coverage(terms, all_passages)[0]
     has_focus = any(t.focus for t in terms)
-    quoted = [_squash(q) for q in QUOTED.findall(question.text)]
+    quoted = [word_key(q) for q in QUOTED.findall(question.text)]
     rows = []
     for candidate in candidates:
         hit = hits[candidate.hit]
@@ -288,7 +273,7 @@ def feature_matrix(question: Question, candidates: Sequence[Candidate], hits: Se
             unknown / total_weight, absent_passages,
             (coverage(terms, own, only="focus")[0] + coverage(terms, window, only="focus")[0]) / 2 if has_focus else -1.0,
             coverage(terms, own, only="noun")[0], coverage(terms, own, only="other")[0],
-            (sum(q in _squash(f"{candidate.unit.context} {candidate.text}") for q in quoted) / len(quoted)
+            (sum(q in word_key(f"{candidate.unit.context} {candidate.text}") for q in quoted) / len(quoted)
              if quoted else -1.0),
         ])
     matrix = np.asarray(rows, dtype=np.float32)

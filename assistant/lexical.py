@@ -1,15 +1,13 @@
 """German BM25 over chunks, on the ``bm25s`` sparse-matrix engine with our own analyzer.
 
-The analyzer (stemming, umlaut folding, compound parts) is saved beside the BM25 matrices so
-questions are analysed exactly as the indexed texts were.
+The analyzer (stemming, umlaut folding, compound parts) is kept with the BM25 matrices (the
+store saves both), so questions are analysed exactly as the indexed texts were.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -17,9 +15,6 @@ import numpy as np
 from .analysis import Analyzer
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
-
-PARTS_FILE = "compound_parts.json"
-
 
 class LexicalIndex:
     def __init__(self, bm25: bm25s.BM25, analyzer: Analyzer):
@@ -55,17 +50,6 @@ class LexicalIndex:
     @property
     def size(self) -> int:
         return int(self.bm25.scores["num_docs"])
-
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.bm25.save(str(folder), show_progress=False)
-        (folder / PARTS_FILE).write_text(json.dumps(sorted(self.analyzer.parts), ensure_ascii=False), "utf-8")
-
-    @classmethod
-    def load(cls, folder: Path) -> LexicalIndex:
-        bm25 = bm25s.BM25.load(str(folder), mmap=False)
-        parts = json.loads((folder / PARTS_FILE).read_text("utf-8"))
-        return cls(bm25, Analyzer(parts))
 
 
 def top_k(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:

@@ -1,6 +1,6 @@
 """Optional answers phrased by a language model behind an OpenAI-compatible chat API.
 
-Off unless ``llm_url`` is set (Ollama: ``http://localhost:11434/v1``; vLLM, llama.cpp server and
+Off unless ``llm.url`` is set (Ollama: ``http://localhost:11434/v1``; vLLM, llama.cpp server and
 hosted APIs alike). The model gets the numbered passages, fenced and declared to be quoted data,
 with a German instruction to answer only from them and to cite with [n]. The answer is streamed;
 citation numbers that point to no passage are removed; if the endpoint fails or times out, the
@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import httpx
 
 from .datatypes import Answer, Citation, Hit
+from .exceptions import LanguageModelError
 from .settings import Settings
 
 SYSTEM_PROMPT = (
@@ -31,10 +32,6 @@ SYSTEM_PROMPT = (
 )
 FAILED_NOTICE = "Das Sprachmodell war nicht erreichbar; die Antwort wurde direkt aus den Dokumenten zusammengestellt."
 FENCE = re.compile(r"<<<\s*(?:ENDE\s+)?PASSAGE[^>]*>>>", re.IGNORECASE)
-
-
-class LanguageModelError(RuntimeError):
-    pass
 
 
 def build_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:
@@ -71,8 +68,8 @@ class LanguageModel:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LanguageModel | None:
-        return cls(settings.llm_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout) \
-            if settings.llm_url else None
+        llm = settings.llm
+        return cls(llm.url, llm.model, llm.api_key, llm.timeout) if llm.url else None
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         """The answer's text as it arrives (server-sent events); raises LanguageModelError."""

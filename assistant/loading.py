@@ -20,7 +20,9 @@ from functools import partial
 from pathlib import Path
 
 from .datatypes import Document, DocumentMeta
+from .exceptions import LoadError
 from .settings import Settings
+from .text import GERMAN_MONTHS
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +39,6 @@ MB = 1024 * 1024
 # Python keeps undecodable bytes of file names, and \ud800 escapes in JSON, as unpaired surrogates;
 # they cannot be written as UTF-8, so one of them would stop the index from being saved.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class LoadError(Exception):
-    """A file that cannot be turned into a document; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,7 @@ def load_corpus(corpus_dir: Path, max_file_mb: float = Settings.max_file_mb, ocr
     elif corpus_dir.is_dir():
         base, paths = corpus_dir, corpus_files(corpus_dir)
     else:
-        raise LoadError(f"{corpus_dir}: corpus folder not found")
+        raise LoadError(f"{corpus_dir}: Korpusordner nicht gefunden")
     documents: list[Document] = []
     problems: list[LoadProblem] = []
     seen: set[str] = set()
@@ -100,14 +98,14 @@ def load_corpus(corpus_dir: Path, max_file_mb: float = Settings.max_file_mb, ocr
             loaded = load_file(path, base, max_file_mb, ocr=ocr, notes=notes)
         except LoadError as error:
             problems.append(LoadProblem(name, str(error)))
-            log.warning("skipped %s", problems[-1])
+            log.warning("übersprungen: %s", problems[-1])
             continue
         for note in notes:  # the file loads, but part of it could not be read
             problems.append(LoadProblem(name, note))
-            log.warning("skipped %s", problems[-1])
+            log.warning("übersprungen: %s", problems[-1])
         for document in loaded:
             if document.id in seen:
-                problems.append(LoadProblem(name, f"duplicate document id {document.id!r}"))
+                problems.append(LoadProblem(name, f"Dokument-ID {document.id!r} kommt doppelt vor"))
                 continue
             seen.add(document.id)
             documents.append(document)
@@ -121,17 +119,18 @@ def load_file(path: Path, corpus_dir: Path, max_file_mb: float = Settings.max_fi
     corpus_dir = corpus_dir.resolve()
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise LoadError(f"unsupported file type {suffix or '(none)'}; supported: "
+        raise LoadError(f"Dateityp {suffix or '(keiner)'} wird nicht gelesen; gelesen werden: "
                         + ", ".join(sorted(SUPPORTED_SUFFIXES)))
     # corpus_dir is resolved above, so compare it with the file's resolved folder (but not the resolved
     # file: a link keeps its own name), or a relative or linked corpus path gives ids without subfolders.
     location = path.absolute().parent.resolve() / path.name
     doc_id = location.relative_to(corpus_dir).as_posix() if location.is_relative_to(corpus_dir) else path.name
     if LONE_SURROGATE.search(doc_id):
-        raise LoadError("file name is not valid UTF-8 (saved in an old encoding?); rename the file")
+        raise LoadError("der Dateiname ist kein gültiges UTF-8 (in einer alten Kodierung gespeichert?); "
+                        "bitte die Datei umbenennen")
     data = read_inside(path, corpus_dir, max_file_mb)
     if not data.strip():
-        raise LoadError("file is empty")
+        raise LoadError("die Datei ist leer")
     if suffix in JSONL_SUFFIXES:
         return read_jsonl(data, origin=doc_id)
 
@@ -150,7 +149,7 @@ def load_file(path: Path, corpus_dir: Path, max_file_mb: float = Settings.max_fi
         text, found = normalise_newlines(decode_text(data)), DocumentMeta()
         pages = ()
     if not text.strip():
-        raise LoadError("no text found in file")
+        raise LoadError("kein Text in der Datei gefunden")
     values, sidecar = read_sidecar(path, corpus_dir, max_file_mb)
     meta = merge_meta(found, values, origin=doc_id, text=text)
     digest = hashlib.sha256(data)
@@ -167,19 +166,19 @@ def read_inside(path: Path, corpus_dir: Path, max_file_mb: float) -> bytes:
     try:
         resolved = path.resolve()
     except RuntimeError:  # a link loop (Python 3.12 and older; newer ones fail in stat below)
-        raise LoadError("link that cannot be followed (a loop); not read") from None
+        raise LoadError("Verknüpfung, der nicht gefolgt werden kann (eine Schleife); nicht gelesen") from None
     if not resolved.is_relative_to(corpus_dir):
-        raise LoadError("points outside the corpus folder; not read")
+        raise LoadError("zeigt aus dem Korpusordner heraus; nicht gelesen")
     try:
         info = resolved.stat()
         if not stat.S_ISREG(info.st_mode):
-            raise LoadError("not a regular file (a folder, pipe or device); not read")
+            raise LoadError("keine gewöhnliche Datei (ein Ordner, eine Pipe oder ein Gerät); nicht gelesen")
         if info.st_size > max_file_mb * MB:
-            raise LoadError(f"file is {info.st_size / MB:.1f} MB, more than the {max_file_mb:g} MB allowed "
-                            "(setting max_file_mb); not read")
+            raise LoadError(f"die Datei hat {info.st_size / MB:.1f} MB, mehr als die erlaubten {max_file_mb:g} MB "
+                            "(Einstellung max_file_mb); nicht gelesen")
         return resolved.read_bytes()
     except OSError as error:  # a broken link, a file without read permission
-        raise LoadError(f"cannot read file ({error.strerror or error})") from None
+        raise LoadError(f"Datei nicht lesbar ({error.strerror or error})") from None
 
 
 def valid_unicode(document: Document) -> Document:
@@ -197,7 +196,7 @@ def decode_text(data: bytes) -> str:
             try:
                 return data.decode(encoding)
             except UnicodeDecodeError as error:
-                raise LoadError(f"not valid {encoding.upper()} text ({error.reason})") from None
+                raise LoadError(f"kein gültiger {encoding.upper()}-Text ({error.reason})") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -208,7 +207,7 @@ def decode_text(data: bytes) -> str:
         best = from_bytes(data).best()
         if best is not None:
             return str(best)
-        raise LoadError("binary file, not text")
+        raise LoadError("Binärdatei, kein Text")
     # Legacy German files are almost always Windows-1252 (a superset of latin-1 for text).
     return data.decode("cp1252", errors="replace")
 
@@ -227,7 +226,7 @@ def read_jsonl(data: bytes, origin: str) -> list[Document]:
             record = json.loads(line)
             doc_id, text = str(record["_id"]), str(record["text"])
         except (json.JSONDecodeError, KeyError, TypeError, RecursionError) as error:  # [[[[... nested too deep
-            raise LoadError(f"line {number}: not a record with _id and text ({error})") from None
+            raise LoadError(f"Zeile {number}: kein Datensatz mit _id und text ({error})") from None
         title = str(record.get("title") or "")
         meta = DocumentMeta(title=title, publisher=str(record.get("publisher") or ""),
                             date=str(record.get("date") or ""), kind=str(record.get("kind") or ""),
@@ -236,7 +235,7 @@ def read_jsonl(data: bytes, origin: str) -> list[Document]:
         digest = hashlib.sha256(key)
         documents.append(valid_unicode(Document(doc_id, normalise_newlines(text), meta, (), digest.hexdigest())))
     if not documents:
-        raise LoadError("no records found")
+        raise LoadError("keine Datensätze gefunden")
     return documents
 
 
@@ -258,7 +257,7 @@ def read_pdf(data: bytes, ocr: bool = Settings.ocr, notes: list[str] | None = No
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise LoadError("PDF is encrypted; remove the password protection and add it again")
+            raise LoadError("PDF ist verschlüsselt; bitte den Passwortschutz entfernen und die Datei erneut ablegen")
         parts, starts, offset, recognised, empty = [], [], 0, [], []
         for number, page in enumerate(reader.pages, start=1):
             page_text = normalise_newlines(page.extract_text() or "").strip()
@@ -266,7 +265,7 @@ def read_pdf(data: bytes, ocr: bool = Settings.ocr, notes: list[str] | None = No
                 try:
                     page_text = recognition.recognise_page(page)
                 except recognition.RecognitionError as error:
-                    notes.append(f"page {number}: text recognition (OCR) failed ({error}); page left out")
+                    notes.append(f"Seite {number}: Texterkennung (OCR) fehlgeschlagen ({error}); Seite ausgelassen")
                 else:
                     recognised += [number] if page_text else []
             if not page_text:
@@ -279,15 +278,16 @@ def read_pdf(data: bytes, ocr: bool = Settings.ocr, notes: list[str] | None = No
         raise
     except Exception as error:  # noqa: BLE001 - a damaged PDF can fail anywhere inside pypdf (PdfReadError,
         # but also NotImplementedError for a garbled filter name, LimitReachedError for reference loops, ...)
-        raise LoadError(f"not a readable PDF ({type(error).__name__}: {error})") from None
+        raise LoadError(f"kein lesbares PDF ({type(error).__name__}: {error})") from None
     text = "\n\n".join(parts)
-    how = ("text recognition (OCR) found none either" if recognise else "text recognition (OCR) is off (setting ocr)"
-           if not ocr else f"for text recognition (OCR), {recognition.INSTALL_HINT}")
+    how = ("auch die Texterkennung (OCR) fand keinen" if recognise
+           else "die Texterkennung (OCR) ist ausgeschaltet (Einstellung ocr)" if not ocr
+           else f"für die Texterkennung (OCR): {recognition.INSTALL_HINT}")
     if not text.strip():
-        raise LoadError(f"PDF has no text layer (scanned image?) and {how}; add a version with text")
+        raise LoadError(f"PDF hat keine Textebene (ein Scan?), und {how}; bitte eine Fassung mit Text ablegen")
     for number in empty:
-        if not any(note.startswith(f"page {number}:") for note in notes):
-            notes.append(f"page {number}: no text (no text layer, and {how}); page left out")
+        if not any(note.startswith(f"Seite {number}:") for note in notes):
+            notes.append(f"Seite {number}: kein Text (keine Textebene, und {how}); Seite ausgelassen")
     title = str(info.get("/Title") or "").strip()
     date = pdf_date(str(info.get("/CreationDate") or ""))
     return text, tuple(starts), DocumentMeta(title=title, date=date, ocr_pages=" ".join(map(str, recognised)))
@@ -304,7 +304,7 @@ def read_docx(data: bytes) -> tuple[str, DocumentMeta]:
     def unpack(archive: zipfile.ZipFile, name: str) -> bytes:
         info = archive.getinfo(name)  # zipfile never unpacks more than the size declared here
         if info.file_size > DOCX_MAX_XML_BYTES or info.file_size > 200 * max(info.compress_size, 1):
-            raise LoadError(f"DOCX unpacks to {info.file_size // 1_000_000} MB of text: refused as a zip bomb")
+            raise LoadError(f"DOCX entpackt sich zu {info.file_size // 1_000_000} MB Text: als Zip-Bombe abgelehnt")
         return archive.read(info)
 
     try:
@@ -315,7 +315,7 @@ def read_docx(data: bytes) -> tuple[str, DocumentMeta]:
         raise
     except Exception as error:  # noqa: BLE001 - a damaged archive can fail anywhere in zipfile and zlib
         # (zlib.error, EOFError, NotImplementedError for an unknown method, RuntimeError for an encrypted part)
-        raise LoadError(f"not a readable DOCX ({type(error).__name__}: {error})") from None
+        raise LoadError(f"kein lesbares DOCX ({type(error).__name__}: {error})") from None
     paragraphs = ["".join(node.text or "" for node in p.iter(f"{word}t")) for p in root.iter(f"{word}p")]
     text = "\n\n".join(p.strip() for p in paragraphs if p.strip())
     title = date = ""
@@ -451,24 +451,23 @@ def read_sidecar(path: Path, corpus_dir: Path, max_file_mb: float) -> tuple[dict
         data = read_inside(sidecar, corpus_dir, max_file_mb)
         values = json.loads(data.decode("utf-8"))
         if not isinstance(values, dict):
-            raise ValueError("not a JSON object")
+            raise ValueError("kein JSON-Objekt")
     except (LoadError, ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError are ValueErrors
-        log.warning("%s: metadata ignored (%s)", printable(sidecar.name), error)
+        log.warning("%s: Metadaten ignoriert (%s)", printable(sidecar.name), error)
         return {}, b""
     return {k: str(v) for k, v in values.items() if isinstance(v, (str, int)) and str(v).strip()}, data
 
 
-GERMAN_MONTHS = {"januar": 1, "jänner": 1, "februar": 2, "märz": 3, "april": 4, "mai": 5, "juni": 6,
-                 "juli": 7, "august": 8, "september": 9, "oktober": 10, "november": 11, "dezember": 12}
+MONTH_NUMBERS = {name.lower(): number for name, number in GERMAN_MONTHS.items()}
 
 
 def date_in_text(text: str) -> str:
     """The first dateline such as ``Essen, 21. April 2023`` or ``21.04.2023`` in the first lines."""
     head = text[:600]
-    match = re.search(r"\b(\d{1,2})\.\s*(" + "|".join(GERMAN_MONTHS) + r")\s+(\d{4})\b", head, re.IGNORECASE)
+    match = re.search(r"\b(\d{1,2})\.\s*(" + "|".join(MONTH_NUMBERS) + r")\s+(\d{4})\b", head, re.IGNORECASE)
     if match:
         day, month, year = match.groups()
-        return f"{year}-{GERMAN_MONTHS[month.lower()]:02d}-{int(day):02d}"
+        return f"{year}-{MONTH_NUMBERS[month.lower()]:02d}-{int(day):02d}"
     match = re.search(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b", head)
     if match:
         day, month, year = match.groups()

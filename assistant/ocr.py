@@ -15,15 +15,13 @@ import subprocess
 from functools import lru_cache
 
 from .datatypes import DocumentMeta
+from .exceptions import RecognitionError
 
 LANGUAGE = "deu"
 MIN_DPI = 250  # Tesseract reads best at about 300 dpi; smaller scans are enlarged first
 PAGE_TIMEOUT_S = 120
-INSTALL_HINT = "install Tesseract with its German model (Debian: tesseract-ocr tesseract-ocr-deu; scripts/setup.sh does)"
-
-
-class RecognitionError(RuntimeError):
-    """Tesseract failed on a page (not: found no text)."""
+INSTALL_HINT = ("Tesseract mit dem deutschen Modell installieren (Debian: tesseract-ocr tesseract-ocr-deu; "
+                "scripts/setup.sh tut das)")
 
 
 @lru_cache(maxsize=1)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .analysis import STOPWORDS, words
+from .analysis import STOPWORDS
+from .text import EMAIL as EMAIL_PATTERN
+from .text import ENGLISH_MONTHS, GERMAN_MONTHS, PHONE as PHONE_PATTERN, words
 
-MONTH_NAMES = (r"(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember"
-               r"|January|February|March|May|June|July|October|December)")
+MONTH_NAMES = f"(?:{'|'.join([*GERMAN_MONTHS, *ENGLISH_MONTHS])})"
 WEEKDAYS = r"(?:Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|Sonntag)s?"
 # A date, a year, a decade or century, or a time of the week or day: all answer "wann".
 DATE = re.compile(rf"\b\d{{1,2}}\.\s?{MONTH_NAMES}\s+\d{{4}}\b|\b\d{{1,2}}\.\d{{1,2}}\.\d{{2,4}}\b"
@@ -28,8 +29,8 @@ NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b|\b(?:zwei|drei|vier|fünf|sechs|sieben
 # An amount of money, or that something costs nothing.
 MONEY = re.compile(r"\d[\d.,]*\s?(?:€|euro\b|eur\b|mio\.?\s?(?:€|euro)|millionen euro)|€\s?\d"
                    r"|\b(?:kostenlos|kostenfrei|gebührenfrei|unentgeltlich|free of charge)\b", re.IGNORECASE)
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-PHONE = re.compile(r"(?:\+49|\b0\d{2,4})[\s/-]*\d[\d\s/-]{4,}\d")
+EMAIL = re.compile(EMAIL_PATTERN)
+PHONE = re.compile(PHONE_PATTERN)
 # Two capitalised words in a row, optionally with a title or initial: "Dr. Britta L. Schröder"; not
 # where one is a capitalised function word ("Melden Sie", "Die Stadt").
 _NOT_A_NAME = (r"(?!(?:Sie|Ihr|Ihre|Ihnen|Ihrer|Der|Die|Das|Den|Dem|Des|Ein|Eine|Einen|Und|Oder|Mit|Für|Bei|Von|Zu|Zum|"

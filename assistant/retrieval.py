@@ -15,62 +15,39 @@ Chunks with the same text (documents that repeat a paragraph) are reported once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
-from typing import Protocol
 
 import numpy as np
 
-from .datatypes import Chunk, Hit
+from .datatypes import Hit
 from .embedding import Embedder
+from .index import Index
 from .lexical import top_k
 from .questions import STRICT_KINDS, Question, classify, has_answer_type
 from .settings import Settings
-
-FUSIONS = ("convex", "rrf", "bm25", "vector")
-
-
-class SearchIndex(Protocol):
-    """What retrieval needs from the indexes: the adapter boundary. ``KnowledgeBase`` implements
-    it in process (bm25s and FAISS); a deployment that outgrows one machine implements these
-    methods over a search engine (e.g. BM25 in OpenSearch, vectors in Qdrant) and keeps the
-    fusion, the answer composer and the UI unchanged (docs/scaling.md)."""
-
-    chunks: Sequence[Chunk]
-
-    def lexical_scores(self, query: str) -> np.ndarray:
-        """BM25 score per chunk position (zero where no term matches)."""
-        ...
-
-    def nearest_chunks(self, query_vector: np.ndarray, n: int,
-                       allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """The ``n`` nearest chunk positions with their similarity, best first."""
-        ...
-
-    def chunk_similarities(self, positions: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
-        """The question's similarity to each of the given chunks."""
-        ...
+from .text import text_key
 
 
 class Retriever:
-    def __init__(self, kb: SearchIndex, embedder: Embedder, settings: Settings):
-        if settings.fusion not in FUSIONS:
-            raise ValueError(f"unknown fusion {settings.fusion!r}; use one of {', '.join(FUSIONS)}")
+    """Finds the chunks of an ``Index`` that answer a question best (settings ``retrieval``)."""
+
+    def __init__(self, kb: Index, embedder: Embedder, settings: Settings):
         self.kb = kb
         self.embedder = embedder
         self.settings = settings
 
     def search(self, query: str, k: int = 10, documents: Collection[str] | None = None,
-               query_vector: np.ndarray | None = None) -> list[Hit]:
-        """The ``k`` best chunks for ``query``, optionally only from the given document ids."""
+               query_vector: np.ndarray | None = None, question: Question | None = None) -> list[Hit]:
+        """The ``k`` best chunks for ``query``, optionally only from the given document ids;
+        ``question`` is ``classify(query)`` where the caller has it already."""
         allowed = None
         if documents is not None:
             wanted = set(documents)
             allowed = np.array([i for i, chunk in enumerate(self.kb.chunks) if chunk.document in wanted], dtype=np.int64)
             if not len(allowed):
                 return []
-        fusion = self.settings.fusion
-        n = max(self.settings.candidates, k)
+        fusion = self.settings.retrieval.fusion
+        n = max(self.settings.retrieval.candidates, k)
         lexical: list[tuple[int, float]] = []
         vector: list[tuple[int, float]] = []
         bm25_scores = None
@@ -96,10 +73,10 @@ class Retriever:
             positions = np.array([p for p, _ in vector], dtype=np.int64)
             scores = dict(zip(positions.tolist(), self.kb.chunk_similarities(positions, query_vector).tolist()))
         elif fusion == "rrf":
-            scores = {p: sum(1.0 / (self.settings.rrf_k + r) for r in method_ranks.values())
+            scores = {p: sum(1.0 / (self.settings.retrieval.rrf_k + r) for r in method_ranks.values())
                       for p, method_ranks in ranks.items()}
         else:
-            scores = self._convex(classify(query), ranks, bm25_scores, query_vector)
+            scores = self._convex(question or classify(query), ranks, bm25_scores, query_vector)
         return self._best(scores, ranks, k)
 
     def _convex(self, question: Question, ranks: dict[int, dict[str, int]], bm25_scores: np.ndarray,
@@ -111,17 +88,18 @@ class Retriever:
         cosine = self.kb.chunk_similarities(positions, np.asarray(query_vector, dtype=np.float32))
         proposed = cosine[[i for i, p in enumerate(positions) if "vector" in ranks[int(p)]]]
         best, last = (float(proposed.max()), float(proposed.min())) if len(proposed) else (1.0, 0.0)
-        alpha = self.settings.english_alpha if question.language == "en" else self.settings.fusion_alpha
+        retrieval = self.settings.retrieval
+        alpha = retrieval.english_alpha if question.language == "en" else retrieval.fusion_alpha
         fused = (alpha * bm25 / max(float(bm25.max()), 1e-9)
                  + (1 - alpha) * (cosine - last) / max(best - last, 1e-9))
         if question.kind != "other":
             # Only what can answer counts: a date in a download list or a copyright line does not.
             typed = np.array([any(has_answer_type(text, question.kind) for text in self.kb.chunks[p].unit_texts())
                               for p in positions.tolist()])
-            fused += self.settings.answer_type_bonus * typed
+            fused += retrieval.answer_type_bonus * typed
             if question.kind in STRICT_KINDS:  # no date cannot answer "wann", no number "wie viele" ...
-                fused = np.where(typed, fused, fused * self.settings.untyped_factor)
-        fused += self.settings.recency_bonus * self._recency(positions)
+                fused = np.where(typed, fused, fused * retrieval.untyped_factor)
+        fused += retrieval.recency_bonus * self._recency(positions)
         return dict(zip(positions.tolist(), fused.tolist()))
 
     def _recency(self, positions: np.ndarray) -> np.ndarray:
@@ -139,7 +117,7 @@ class Retriever:
         seen: set[str] = set()
         for position in sorted(scores, key=lambda p: (-scores[p], p)):
             chunk = self.kb.chunks[position]
-            key = _text_key(chunk.text)
+            key = text_key(chunk.text)
             if key in seen:
                 continue
             seen.add(key)
@@ -147,6 +125,11 @@ class Retriever:
             if len(hits) == k:
                 break
         return hits
+
+
+def best_passages(retriever: Retriever, question: str, k: int, documents: Sequence[str] | None = None) -> list[Hit]:
+    """The ``k`` best documents for ``question``, each at its best passage (``search``, the JSON API)."""
+    return one_per_document(retriever.search(question, k=4 * k, documents=documents))[:k]
 
 
 def one_per_document(hits: list[Hit]) -> list[Hit]:
@@ -158,7 +141,3 @@ def one_per_document(hits: list[Hit]) -> list[Hit]:
             seen.add(hit.chunk.document)
             result.append(hit)
     return result
-
-
-def _text_key(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().casefold()

@@ -17,18 +17,20 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .analysis import STOPWORDS, words
+from .analysis import STOPWORDS
 from .answer_model import AnswerModel
-from .answering import AnswerSettings, compose_answer
+from .answering import compose_answer
 from .datatypes import Answer, Hit
 from .embedding import Embedder, embedder_for
-from . import indexing
-from .indexing import KnowledgeBase
-from .llm import LanguageModel
+from .exceptions import IndexProblem
 from .features import FEATURES, entity_words
+from .index import Index
+from .library import Library
+from .llm import LanguageModel
 from .questions import PERSON, Question, classify
 from .retrieval import Retriever
 from .settings import Settings
+from .text import words
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +94,14 @@ def subject_of(turn: Turn, earlier: Sequence[Turn]) -> str:
 
 
 class Assistant:
-    """Retrieval and answering over one knowledge base, loaded once and shared by all sessions."""
+    """Retrieval and answering over one index, loaded once and shared by all sessions."""
 
-    def __init__(self, settings: Settings, kb: KnowledgeBase, embedder: Embedder | None = None,
-                 answer_settings: AnswerSettings = AnswerSettings(), model: AnswerModel | None = None):
+    def __init__(self, settings: Settings, kb: Index, embedder: Embedder | None = None,
+                 model: AnswerModel | None = None):
         self.settings = settings
         self.kb = kb
         self.embedder = embedder or embedder_for(settings)
         self.retriever = Retriever(kb, self.embedder, settings)
-        self.answer_settings = answer_settings
         self.model = model or AnswerModel.load(features=FEATURES)
         self.language_model = LanguageModel.from_settings(settings)
 
@@ -118,7 +119,7 @@ class Assistant:
             yield Answer(EMPTY_QUESTION, False)
             return
         asked, query_vector, hits = self.retrieve(text, history)
-        answer = compose_answer(asked, hits, self.kb, query_vector, self.model, self.answer_settings)
+        answer = compose_answer(asked, hits, self.kb, query_vector, self.model, self.settings.answering)
         answers = iter([answer])
         if self.language_model is not None and answer.answered:
             answers = self.language_model.answer(asked.text, hits, answer)
@@ -132,10 +133,11 @@ class Assistant:
         # Earlier questions come as they were typed (the chat keeps them): clean them like this one.
         turns = [replace(turn, question=clean_question(turn.question)[0]) for turn in turns]
         query = contextual_query(text, turns)
-        asked = classify(text)
-        kind = asked.kind if asked.kind != "other" else classify(query).kind
+        asked, searched = classify(text), classify(query)
+        kind = asked.kind if asked.kind != "other" else searched.kind
         query_vector = self.embedder.embed_queries([query])[0]
-        hits = self.retriever.search(query, k=self.answer_settings.passages, query_vector=query_vector)
+        hits = self.retriever.search(query, k=self.settings.answering.passages, query_vector=query_vector,
+                                     question=searched)
         return replace(asked, text=query, kind=kind), query_vector, hits
 
 
@@ -156,39 +158,39 @@ class ChatSession:
 
 
 class LiveAssistant:
-    """The assistant for the index version ``CURRENT`` points to, following updates without a
-    restart: before each question it checks the pointer (a few bytes) and loads a new version
-    when it changed. Questions already running keep the assistant they started with. A version
-    that fails to load is reported and the previous one keeps serving; a damaged one is replaced
-    by the newest intact older version (``indexing.load``), once per change of the pointer."""
+    """The assistant for the index version being served, following updates without a restart:
+    before each question it asks the library which version is served (for the file store: a
+    few bytes) and loads a new version when it changed. Questions already running keep the
+    assistant they started with. A version that fails to load is reported and the previous one
+    keeps serving; a damaged one is replaced by the newest intact older version
+    (``Library.load``), once per change of the version served."""
 
-    def __init__(self, assistant: Assistant):
+    def __init__(self, assistant: Assistant, library: Library):
         self._assistant = assistant
+        self.library = library
         self._lock = threading.Lock()
         self.last_error = assistant.kb.warning
 
     def get(self) -> Assistant:
         current = self._assistant
-        pointer = indexing.current_version(current.settings.index_dir)
-        if pointer is None or pointer.name == current.kb.serves_for:
+        name = self.library.current_name()
+        if name is None or name == current.kb.serves_for:
             return current
         return self.reload()
 
     def reload(self) -> Assistant:
-        """Load the version ``CURRENT`` names now (the admin tab's "reload")."""
+        """Load the version being served now (the admin tab's "reload")."""
         with self._lock:
             current = self._assistant
-            pointer = indexing.current_version(current.settings.index_dir)
-            if pointer is not None and pointer.name != current.kb.serves_for:
+            name = self.library.current_name()
+            if name is not None and name != current.kb.serves_for:
                 try:
-                    kb = indexing.load(current.settings.index_dir, current.settings)
-                except indexing.IndexProblem as error:
+                    kb = self.library.load()
+                except IndexProblem as error:
                     self.last_error = str(error)
-                    log.warning("index version %s not loaded, still serving %s: %s", pointer.name,
-                                current.kb.version, error)
+                    log.warning("index version %s not loaded, still serving %s: %s", name, current.kb.version, error)
                     return current
-                self._assistant = Assistant(current.settings, kb, current.embedder, current.answer_settings,
-                                            current.model)
+                self._assistant = Assistant(current.settings, kb, current.embedder, current.model)
                 self.last_error = kb.warning
                 log.info("now serving index version %s", kb.version)
             return self._assistant

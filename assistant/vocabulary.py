@@ -16,54 +16,65 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+
+def _table(lines: str) -> dict[str, tuple[str, ...]]:
+    """``short = long form | long form`` lines (``#`` comments skipped) as a mapping."""
+    result = {}
+    for line in lines.splitlines():
+        if " = " in line and not line.lstrip().startswith("#"):
+            short, longs = line.split(" = ")
+            result[short.strip()] = tuple(long.strip() for long in longs.split("|"))
+    return result
+
+
+ABBREVIATIONS = _table("""
     # administration and politics
-    "ob": ("oberbürgermeister", "oberbürgermeisterin"),
-    "bm": ("bürgermeister", "bürgermeisterin"),
-    "nrw": ("nordrhein-westfalen",),
-    "rvr": ("regionalverband ruhr",),
-    "lvr": ("landschaftsverband rheinland",),
-    "lwl": ("landschaftsverband westfalen-lippe",),
-    "msb": ("ministerium für schule und bildung",),
-    "mkw": ("ministerium für kultur und wissenschaft",),
-    "bmbf": ("bundesministerium für bildung und forschung",),
-    "eu": ("europäische union",),
-    "kommunal": ("kommune", "stadt", "gemeinde"),
-    "stv": ("stellvertretend", "stellvertreter", "stellvertreterin"),
-    "gf": ("geschäftsführer", "geschäftsführerin", "geschäftsführung"),
-    "vors": ("vorsitzender", "vorsitzende"),
+    ob = oberbürgermeister | oberbürgermeisterin
+    bm = bürgermeister | bürgermeisterin
+    nrw = nordrhein-westfalen
+    rvr = regionalverband ruhr
+    lvr = landschaftsverband rheinland
+    lwl = landschaftsverband westfalen-lippe
+    msb = ministerium für schule und bildung
+    mkw = ministerium für kultur und wissenschaft
+    bmbf = bundesministerium für bildung und forschung
+    eu = europäische union
+    kommunal = kommune | stadt | gemeinde
+    stv = stellvertretend | stellvertreter | stellvertreterin
+    gf = geschäftsführer | geschäftsführerin | geschäftsführung
+    vors = vorsitzender | vorsitzende
     # organisations and legal forms
-    "ggmbh": ("gemeinnützige gmbh", "gemeinnützige gesellschaft"),
-    "gmbh": ("gesellschaft",),
-    "ag": ("aktiengesellschaft",),
-    "ihk": ("industrie- und handelskammer",),
-    "hwk": ("handwerkskammer",),
-    "dgb": ("gewerkschaftsbund",),
+    ggmbh = gemeinnützige gmbh | gemeinnützige gesellschaft
+    gmbh = gesellschaft
+    ag = aktiengesellschaft
+    ihk = industrie- und handelskammer
+    hwk = handwerkskammer
+    dgb = gewerkschaftsbund
     # education
-    "uni": ("universität", "hochschule"),
-    "unis": ("universitäten", "hochschulen"),
-    "fh": ("fachhochschule", "hochschule"),
-    "tu": ("technische universität",),
-    "rub": ("ruhr-universität bochum",),
-    "ude": ("universität duisburg-essen",),
-    "hs": ("hochschule",),
-    "kita": ("kindertagesstätte", "kindertageseinrichtung", "kindergarten"),
-    "kitas": ("kindertagesstätten", "kindertageseinrichtungen", "kindergärten"),
-    "ogs": ("offene ganztagsschule", "ganztag"),
-    "vhs": ("volkshochschule",),
-    "azubi": ("auszubildender", "auszubildende", "ausbildung"),
-    "azubis": ("auszubildende", "ausbildung"),
-    "mint": ("mathematik", "informatik", "naturwissenschaften", "technik"),
-    "abi": ("abitur",),
-    "bafög": ("ausbildungsförderung",),
-    "daz": ("deutsch als zweitsprache",),
-    "sek": ("sekundarstufe",),
+    uni = universität | hochschule
+    unis = universitäten | hochschulen
+    fh = fachhochschule | hochschule
+    tu = technische universität
+    rub = ruhr-universität bochum
+    ude = universität duisburg-essen
+    hs = hochschule
+    kita = kindertagesstätte | kindertageseinrichtung | kindergarten
+    kitas = kindertagesstätten | kindertageseinrichtungen | kindergärten
+    ogs = offene ganztagsschule | ganztag
+    vhs = volkshochschule
+    azubi = auszubildender | auszubildende | ausbildung
+    azubis = auszubildende | ausbildung
+    mint = mathematik | informatik | naturwissenschaften | technik
+    abi = abitur
+    bafög = ausbildungsförderung
+    daz = deutsch als zweitsprache
+    sek = sekundarstufe
     # contact details
-    "tel": ("telefon", "telefonnummer"),
-    "mail": ("e-mail", "e-mail-adresse"),
-    "email": ("e-mail", "e-mail-adresse"),
-    "nr": ("nummer",),
-}
+    tel = telefon | telefonnummer
+    mail = e-mail | e-mail-adresse
+    email = e-mail | e-mail-adresse
+    nr = nummer
+""")
 
 SYNONYMS: tuple[frozenset[str], ...] = tuple(frozenset(group.split()) for group in (
     # roles

@@ -35,7 +35,6 @@ import numpy as np
 
 from common import CACHE, HERE, PROJECT, SHARED, table, write_result
 
-from assistant import indexing
 from assistant.answer_model import BUNDLED, AnswerModel
 from assistant.datatypes import Document
 from assistant.embedding import load_embedder
@@ -43,7 +42,8 @@ from assistant.evaluation import contains_answer, load_qa
 from assistant.answering import candidates_for
 from assistant.features import FEATURES, Candidate, feature_matrix
 from assistant.questions import Question
-from assistant.loading import load_corpus, read_jsonl
+from assistant.library import Library
+from assistant.loading import read_jsonl
 from assistant.session import Assistant, ChatSession
 from assistant.settings import Settings
 
@@ -140,7 +140,7 @@ def extract(assistant: Assistant, cases: Sequence[Case]) -> list[Rows]:
     result = []
     for case in cases:
         question, vector, hits = assistant.retrieve(case.question)
-        candidates = candidates_for(question, hits[:assistant.answer_settings.passages], assistant.kb, vector)
+        candidates = candidates_for(question, hits[:assistant.settings.answering.passages], assistant.kb, vector)
         matrix = feature_matrix(question, candidates, hits, assistant.kb, vector)
         if case.evidence:
             wanted = " ".join(case.evidence.split()).casefold()
@@ -159,8 +159,8 @@ def extract(assistant: Assistant, cases: Sequence[Case]) -> list[Rows]:
 def code_version() -> str:
     """A digest of the code that makes features, so cached features are recomputed when it changes."""
     digest = hashlib.sha256()
-    for name in ("features.py", "questions.py", "vocabulary.py", "chunking.py", "analysis.py", "retrieval.py",
-                 "answering.py"):
+    for name in ("features.py", "questions.py", "vocabulary.py", "chunking.py", "analysis.py", "text.py",
+                 "retrieval.py", "answering.py"):
         digest.update((PROJECT / "assistant" / name).read_bytes())
     digest.update(SEED_TRAINING.read_bytes())
     return digest.hexdigest()[:16]
@@ -241,18 +241,14 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = Settings()
-    embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size, settings.embedding_threads)
+    embedder = load_embedder(settings.embedding.model, settings.embedding.batch_size, settings.embedding.threads)
     documents = xquad_documents()
-    full_dir = CACHE / "answer-model" / "xquad"
-    try:
-        full = indexing.load(full_dir, settings)
-    except indexing.IndexProblem:
-        full = indexing.build_knowledge_base(documents, embedder, settings, progress=True)
-        indexing.save(full, full_dir, keep=1)
+    library = Library(settings.replace(index_dir=CACHE / "answer-model" / "xquad", keep_versions=1))
+    full = library.open(embedder, lambda: documents, progress=True)
     placeholder = placeholder_model()
 
     def assistant_over(kept: Sequence[Document]) -> Assistant:
-        kb = indexing.build_knowledge_base(kept, embedder, settings, previous=full)  # every vector is known
+        kb = library.index_in_memory(kept, embedder, previous=full)  # every vector is known
         return Assistant(settings, kb, embedder, model=placeholder)
 
     by_article: dict[str, list[Document]] = {}
@@ -261,12 +257,8 @@ def main() -> None:
     abstain_documents = read_jsonl((ABSTAIN / "corpus.jsonl").read_bytes(), origin="corpus.jsonl")
     abstain_assistant = assistant_over(abstain_documents)
     abstain = abstain_cases()
-    seed_dir = CACHE / "answer-model" / "seed"
-    try:
-        seed_kb = indexing.load(seed_dir, settings)
-    except indexing.IndexProblem:
-        seed_kb = indexing.build_knowledge_base(load_corpus(PROJECT / "corpus").documents, embedder, settings)
-        indexing.save(seed_kb, seed_dir, keep=1)
+    seed_kb = Library(settings.replace(corpus_dir=PROJECT / "corpus", index_dir=CACHE / "answer-model" / "seed",
+                                       keep_versions=1)).open(embedder)
     seed_assistant = Assistant(settings, seed_kb, embedder, model=placeholder)
     seed = seed_cases()
     cached = CACHE / "answer-model" / f"rows-{code_version()}.pkl"

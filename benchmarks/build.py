@@ -20,8 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import PROJECT, SHARED, table, write_result
+from common import PROJECT, SHARED, rows_table, write_result
 
+from assistant.library import Library
 from assistant.settings import Settings
 
 XQUAD_CORPUS = SHARED / "xquad-de-dev" / "corpus.jsonl"
@@ -67,10 +68,8 @@ def measure(name: str, source: Path, work: Path) -> list[dict]:
                                           encoding="utf-8")
     where = ["--corpus", str(corpus), "--index", str(index)]
     seconds, memory, output = run_cli("build", *where)
-    manifest = json.loads((index / "versions" / (index / "CURRENT").read_text().strip() / "manifest.json")
-                          .read_text(encoding="utf-8"))
-    documents, chunks = manifest["counts"]["documents"], manifest["counts"]["chunks"]
-    texts = manifest["counts"]["embedded_texts"]
+    counts = Library(Settings.load().replace(corpus_dir=corpus, index_dir=index)).load().manifest.counts
+    documents, chunks, texts = counts.documents, counts.chunks, counts.embedded_texts
     rows = [{"corpus": name, "step": "full build", "documents": documents, "chunks": chunks,
              "embedded_texts": texts, "seconds": round(seconds, 1), "documents_per_s": round(documents / seconds, 2),
              "chunks_per_s": round(chunks / seconds, 2), "texts_per_s": round(texts / seconds, 1),
@@ -88,12 +87,11 @@ def measure(name: str, source: Path, work: Path) -> list[dict]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         rows = measure("seed", PROJECT / "corpus", Path(work)) + measure("xquad", XQUAD_CORPUS, Path(work))
-    columns = list(rows[0])
-    engine = Settings.load().embedding_engine
+    engine = Settings.load().embedding.engine
     write_result("build", {"rows": rows, "embedding_engine": engine},
                  f"Build and update (whole process: start, load, chunk, embed, index, save; embedding engine "
                  f"{engine}; texts = passages and their sentences, each distinct text embedded once)\n\n"
-                 + table(columns, [[row[c] for c in columns] for row in rows]))
+                 + rows_table(rows))
 
 
 if __name__ == "__main__":

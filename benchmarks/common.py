@@ -54,7 +54,7 @@ def start_app(port: int, *options: str, env: dict[str, str] | None = None, log: 
     output = log if log is not None else subprocess.DEVNULL
     process = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port), *options],
                                cwd=PROJECT, stdout=output, stderr=output,
-                               env={**os.environ, "ASSISTANT_FEEDBACK_FILE": os.devnull, **(env or {})})
+                               env={**os.environ, "ASSISTANT_APP_FEEDBACK_FILE": os.devnull, **(env or {})})
     if not wait_for_port(port, timeout, process):
         status = process.poll()
         process.kill()
@@ -98,6 +98,12 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def rows_table(rows: Sequence[dict]) -> str:
+    """A Markdown table of records with the same keys, one column per key."""
+    columns = list(rows[0])
+    return table(columns, [[row[c] for c in columns] for row in rows])
 
 
 def machine() -> dict[str, object]:

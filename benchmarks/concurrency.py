@@ -1,6 +1,6 @@
 """Many visitors at once: concurrent sessions against the running app over loopback.
 
-Two ways in. The chat page's path: for each worker count (``ASSISTANT_WORKERS``: questions the
+Two ways in. The chat page's path: for each worker count (``ASSISTANT_APP_WORKERS``: questions the
 app answers at the same time), the app is started, ``--sessions`` clients (each its own
 ``gradio_client`` session, as a browser tab is) connect, and then all ask ``--questions``
 questions each as fast as answers come back. The JSON API's path (what the widget and other
@@ -99,7 +99,7 @@ def main() -> None:
     rows = []
     for path, workers in runs:
         port = free_port()
-        app = start_app(port, env={"ASSISTANT_WORKERS": str(workers)})
+        app = start_app(port, env={"ASSISTANT_APP_WORKERS": str(workers)})
         try:
             asker = (gradio_asker if path == "gradio" else api_asker)(port, args.sessions)
             rows.append({"path": path, "workers": workers, "sessions": args.sessions,

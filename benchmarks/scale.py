@@ -45,12 +45,14 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from common import CACHE, PROJECT, SHARED, questions, rss_mb, summary, table, write_result
+from common import CACHE, PROJECT, SHARED, questions, rows_table, rss_mb, summary, table, write_result
 
 from assistant.chunking import chunk_document, sentences
 from assistant.datatypes import Chunk
 from assistant.embedding import load_embedder
-from assistant.indexing import assemble
+from assistant.building import assemble
+from assistant.library import Library
+from assistant.manifest import Counts, IndexSettings, Manifest
 from assistant.loading import load_corpus, read_jsonl
 from assistant.retrieval import Retriever
 from assistant.settings import Settings
@@ -63,7 +65,7 @@ NOISE = 0.15  # length of the noise vector added to a passage's unit-length vect
 def sentence_pool() -> tuple[list[str], np.ndarray, np.ndarray]:
     """Sentences of real passages, their vectors, and the passage (topic) each belongs to."""
     documents = load_corpus(PROJECT / "corpus").documents
-    passages = [chunk.text for d in documents for chunk in chunk_document(d)]
+    passages = [chunk.text for d in documents for chunk in chunk_document(d, 700, 200)]  # as measured
     xquad = SHARED / "xquad-de-dev" / "corpus.jsonl"
     passages += [d.text for d in read_jsonl(xquad.read_bytes(), xquad.name)]
     texts, topics = [], []
@@ -178,7 +180,8 @@ def whole_search(texts: list[str], vectors: np.ndarray, query_texts: list[str], 
     before = rss_mb(os.getpid())
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     started = time.perf_counter()
-    kb = assemble(chunks, vectors, {"counts": {"chunks": len(chunks)}, "documents": {}}, settings)
+    manifest = Manifest(IndexSettings.of(settings), vectors.shape[1], "", "", Counts(0, len(chunks), 0))
+    kb = assemble(chunks, vectors, manifest, settings)
     build = time.perf_counter() - started
     faiss.omp_set_num_threads(1)
     memory = rss_mb(os.getpid()) - before
@@ -225,12 +228,11 @@ def plot(types: list[dict], whole: list[dict], path) -> None:
     figure.savefig(path, dpi=110)
 
 
-def embedded_tokens(index: Path) -> tuple[int, int]:
+def embedded_tokens(kb) -> tuple[int, int]:
     """Distinct texts a built index embedded and their tokens (as the model counts them, with <s> and </s>)."""
     from assistant.e5model import E5Torch
-    from assistant.indexing import load_version
 
-    texts = list(load_version(index).vectors_by_text())
+    texts = list(kb.vectors_by_text())
     return len(texts), sum(len(ids) + 2 for ids in E5Torch().tokens(texts, "passage: "))
 
 
@@ -254,19 +256,18 @@ def real_build(n: int) -> None:
             subprocess.run([sys.executable, "-m", "assistant", "build", "--corpus", str(work / name), "--index",
                             str(index)], cwd=PROJECT, check=True, stdout=subprocess.DEVNULL)
             seconds = time.perf_counter() - started
-            version = index / "versions" / (index / "CURRENT").read_text().strip()
-            manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-            distinct, tokens = embedded_tokens(version)
-            rows.append({"corpus": name, "chunks": manifest["counts"]["chunks"], "embedded_texts": distinct,
-                         "tokens": tokens, "seconds": round(seconds, 1), "chunks_per_s": round(manifest["counts"]["chunks"] / seconds, 1),
-                         "tokens_per_s": round(tokens / seconds), "tokens_per_chunk": round(tokens / manifest["counts"]["chunks"])})
+            kb = Library(Settings.load().replace(index_dir=index)).load()
+            chunks = kb.manifest.counts.chunks
+            distinct, tokens = embedded_tokens(kb)
+            rows.append({"corpus": name, "chunks": chunks, "embedded_texts": distinct, "tokens": tokens,
+                         "seconds": round(seconds, 1), "chunks_per_s": round(chunks / seconds, 1),
+                         "tokens_per_s": round(tokens / seconds), "tokens_per_chunk": round(tokens / chunks)})
             print(rows[-1], flush=True)
     xquad, large = rows
     hours = 100_000 * xquad["tokens_per_chunk"] / large["tokens_per_s"] / 3600
-    engine = Settings.load().embedding_engine
-    columns = list(rows[0])
+    engine = Settings.load().embedding.engine
     text = (f"Real builds (`python -m assistant build`, whole process, embedding engine {engine})\n\n"
-            + table(columns, [[row[c] for c in columns] for row in rows])
+            + rows_table(rows)
             + f"\n\n100 000 passages like XQuAD's ({xquad['tokens_per_chunk']} tokens embedded per passage, "
               f"with its sentences) at the {large['chunks']}-passage build's {large['tokens_per_s']} tokens/s: "
               f"about {hours:.1f} hours (extrapolated)")

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import html
 import itertools
-import json
 import re
 import shutil
 import statistics
@@ -44,6 +43,7 @@ from pathlib import Path
 
 from common import PROJECT, free_port, percentile, questions, start_app, write_result
 
+from assistant.library import Library
 from assistant.settings import Settings
 
 NOTICE = "soak-sprechstunde.txt"
@@ -99,9 +99,8 @@ def write_round(corpus: Path, n: int) -> None:
 
 def version_passages(index: Path) -> tuple[str, frozenset[str]]:
     """The current version's name and the texts of its passages."""
-    name = (index / "CURRENT").read_text(encoding="utf-8").strip()
-    lines = (index / "versions" / name / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-    return name, frozenset(json.loads(line)["text"] for line in lines if line.strip())
+    kb = Library(Settings.load().replace(index_dir=index)).load()
+    return kb.version, frozenset(chunk.text for chunk in kb.chunks)
 
 
 def shown_passages(sources_html: str) -> tuple[str, ...]:
@@ -247,7 +246,7 @@ def soak(app: subprocess.Popen, url: str, questions: list[str], corpus: Path, in
     latencies = [1000 * (r.received - r.sent) for r in run.replies]
     return {
         "minutes": args.minutes, "sessions": args.sessions, "sessions_opened": run.sessions,
-        "max_sessions": Settings.load().max_sessions,
+        "max_sessions": Settings.load().app.max_sessions,
         "questions_answered": len(run.replies), "errors": len(run.errors), "error_examples": run.errors[:5],
         "answers_with_sources": sum(bool(r.passages) for r in run.replies),
         "sources_not_in_a_current_version": len(problems), "source_problems": problems[:5],

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real bundled model, and an index of the seed corpus built once per run."""
+"""Shared fixtures: the real bundled model, an index of the seed corpus built once per run, the
+assistant over it, the command line in process, and the app served in process."""
 
 from __future__ import annotations
 
@@ -7,26 +8,36 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from fpdf import FPDF
 
-from assistant import indexing
+from assistant.cli import main
 from assistant.datatypes import Answer
 from assistant.embedding import load_embedder
+from assistant.index import Index
+from assistant.knowledge import KnowledgeBase
+from assistant.library import Library
 from assistant.loading import load_corpus
-from assistant.settings import PROJECT_DIR, Settings
+from assistant.retrieval import Retriever
+from assistant.session import Assistant
+from assistant.settings import Settings
 
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 SEED_CORPUS = PROJECT_DIR / "corpus"
 BENCHMARKS = PROJECT_DIR.parent / "shared" / "benchmarks"
+SMALL_CORPUS = ("ruhrfutur-pressemitteilung-fuenf-weitere-staedte-2023.txt", "ruhrfutur-kreis-unna-tritt-bei.txt")
+
+sys.path.insert(0, str(PROJECT_DIR / "benchmarks"))
+from common import free_port, start_app, stop  # noqa: E402,F401  (the benchmarks start the app alike)
 
 
 @pytest.fixture(scope="session")
@@ -40,11 +51,19 @@ def seed_settings(tmp_path_factory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def seed_kb(seed_settings, embedder) -> indexing.KnowledgeBase:
+def seed_kb(seed_settings, embedder) -> KnowledgeBase:
     """The seed corpus, indexed and saved once for the whole test run."""
-    kb = indexing.build_knowledge_base(load_corpus(SEED_CORPUS).documents, embedder, seed_settings)
-    indexing.save(kb, seed_settings.index_dir)
-    return kb
+    return Library(seed_settings).build(embedder, load_corpus(SEED_CORPUS).documents).index
+
+
+@pytest.fixture(scope="session")
+def assistant(seed_kb, seed_settings, embedder) -> Assistant:
+    return Assistant(seed_settings, seed_kb, embedder)
+
+
+@pytest.fixture(scope="session")
+def retriever(seed_kb, embedder, seed_settings) -> Retriever:
+    return Retriever(seed_kb, embedder, seed_settings)
 
 
 @pytest.fixture
@@ -52,10 +71,61 @@ def small_corpus(tmp_path) -> Path:
     """A copy of two seed documents (with metadata), for tests that build indexes."""
     folder = tmp_path / "corpus"
     folder.mkdir()
-    for name in ("ruhrfutur-pressemitteilung-fuenf-weitere-staedte-2023.txt", "ruhrfutur-kreis-unna-tritt-bei.txt"):
+    for name in SMALL_CORPUS:
         shutil.copy(SEED_CORPUS / name, folder / name)
         shutil.copy(SEED_CORPUS / f"{name}.meta.json", folder / f"{name}.meta.json")
     return folder
+
+
+@pytest.fixture
+def small_settings(small_corpus, tmp_path) -> Settings:
+    return Settings().replace(corpus_dir=small_corpus, index_dir=tmp_path / "index")
+
+
+@pytest.fixture(scope="session")
+def small_index(tmp_path_factory, embedder) -> Path:
+    """An index folder of the small corpus, built once; ``workspace`` copies it."""
+    index = tmp_path_factory.mktemp("small-index")
+    corpus = tmp_path_factory.mktemp("small-corpus")
+    for name in SMALL_CORPUS:
+        shutil.copy(SEED_CORPUS / name, corpus / name)
+        shutil.copy(SEED_CORPUS / f"{name}.meta.json", corpus / f"{name}.meta.json")
+    library = Library(Settings().replace(corpus_dir=corpus, index_dir=index))
+    library.update(embedder, library.corpus().documents)
+    return index
+
+
+@pytest.fixture
+def workspace(small_settings, small_index) -> Settings:
+    """The small corpus and a copy of its index, up to date, as ``update`` leaves them."""
+    shutil.copytree(small_index, small_settings.index_dir)
+    return small_settings
+
+
+class Run(NamedTuple):
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch) -> Callable[..., Run]:
+    """``python -m assistant ARGS`` run in this process (``main``), with standard input ``input``;
+    builds and updates keep this process's CPU priority (``embedding.build_nice`` 0)."""
+    monkeypatch.setenv("ASSISTANT_EMBEDDING_BUILD_NICE", "0")
+
+    def run(*args: str, input: str = "") -> Run:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "stdin", io.StringIO(input))
+        code = main([str(arg) for arg in args])
+        out, err = capsys.readouterr()
+        return Run(code, out, err)
+    return run
+
+
+def folders(settings: Settings) -> list[str]:
+    """The command-line options that name the settings' corpus and index folders."""
+    return ["--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)]
 
 
 def pdf_bytes(pages: Sequence[str | None] = ("Pressemitteilung: Neues Programm für Schulen.",), title: str = "",
@@ -118,7 +188,7 @@ def docx_bytes(paragraphs: list[str], title: str = "", parts: dict[str, bytes] |
     return buffer.getvalue()
 
 
-def check_citations(answer: Answer, kb: indexing.KnowledgeBase) -> None:
+def check_citations(answer: Answer, kb: Index) -> None:
     """Every [n] in the text has a citation, numbered 1..k in order; every cited or related passage is
     a chunk of ``kb``; highlights are whole units of their passage, and the answer quotes them."""
     used = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
@@ -148,7 +218,7 @@ def flat(text: str) -> str:
 
 
 def run_cli(*args: str, input: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m assistant ARGS`` in a real subprocess."""
+    """``python -m assistant ARGS`` in a real subprocess (one smoke test per command; the rest run in process)."""
     return subprocess.run([sys.executable, "-m", "assistant", *args], input=input, capture_output=True,
                           text=True, timeout=timeout, cwd=PROJECT_DIR)
 
@@ -160,11 +230,23 @@ def fill_with_copies(folder: Path, count: int) -> None:
         (folder / f"zusatz-{i}.txt").write_text(f"Zusatzdokument {i}.\n{text}", encoding="utf-8")
 
 
-def kill_midway(*args: str, after: float = 4.0) -> None:
-    """Start ``python -m assistant ARGS`` and SIGKILL it after ``after`` seconds, mid-work."""
+def wait_for(condition: Callable[[], object], timeout: float = 60, what: str = "the condition") -> None:
+    """Return as soon as ``condition()`` is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not reached within {timeout:.0f} s")
+        time.sleep(0.02)
+
+
+def kill_midway(*args: str, index: Path) -> None:
+    """Start ``python -m assistant ARGS`` (a build or update of ``index``) and SIGKILL it as soon as
+    it holds the index's update lock, mid-work."""
     process = subprocess.Popen([sys.executable, "-m", "assistant", *args], cwd=PROJECT_DIR,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(after)
+    lock = index / ".update.lock"
+    wait_for(lambda: process.poll() is not None or (lock.is_file() and lock.read_text().strip() == str(process.pid)),
+             what=f"{args[0]} taking the update lock")
     assert process.poll() is None, f"{args[0]} finished before it could be killed"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
@@ -181,33 +263,25 @@ def session_components(app, session: str) -> int:
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def serving(settings: Settings, index) -> tuple[object, str]:
+    """The app (chat and API) as ``serve`` starts it, over ``index``, on a free port in this
+    process: (its Blocks, whose ``close()`` stops it; its URL)."""
+    from assistant.server import serve  # Gradio only for the tests that serve
+
+    app = serve(Library(settings), index, port=0, block=False)
+    return app, app.server.url
 
 
-def start_app(corpus: Path, index: Path, **env: str):
-    """``python -m assistant serve`` on a free port; (process, url)."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port), "--corpus",
-                                str(corpus), "--index", str(index)], cwd=PROJECT_DIR, env=dict(os.environ, **env),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return process, f"http://127.0.0.1:{port}/"
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(f"app exited: {process.stdout.read()}")
-            time.sleep(0.5)
-    process.kill()
-    pytest.fail("app did not start within 90 s")
+def indexed(settings: Settings, embedder) -> Settings:
+    """``settings`` after its corpus was indexed into its index folder."""
+    library = Library(settings)
+    library.build(embedder, library.corpus().documents)
+    return settings
 
 
-@pytest.fixture(scope="module")
-def browser():
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Chromium, started once for all browser tests."""
     playwright = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed; run scripts/setup.sh --test")
@@ -219,6 +293,44 @@ def browser():
         browser.close()
 
 
+class Pages:
+    """Opens pages in Chromium (``new_page``, as a playwright Browser does) and closes them all when
+    the test ends, so that the app's connections to them end too."""
+
+    def __init__(self, chromium):
+        self.chromium, self.opened = chromium, []
+
+    def new_page(self, **options):
+        self.opened.append(self.chromium.new_page(**options))
+        return self.opened[-1]
+
+    def close(self) -> None:
+        for page in self.opened:
+            page.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    pages = Pages(chromium)
+    yield pages
+    pages.close()
+
+
+def answered(page, answer: str, timeout: float = 60_000) -> None:
+    """Wait until the chat's last message shows ``answer``."""
+    page.locator("#chat .message-row").last.get_by_text(answer).first.wait_for(timeout=timeout)
+
+
+def ask_in_page(page, question: str, answer: str, turn: int = 1, timeout: float = 60_000) -> None:
+    """Type ``question`` into the chat, send it, and wait until the answer (the conversation's
+    ``turn``-th, two messages per turn) shows ``answer``."""
+    box = page.locator("#frage textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll('#chat .message-row').length >= {2 * turn}", timeout=timeout)
+    answered(page, answer, timeout)
+
+
 def open_page(browser, url: str, width: int = 1280):
     page = browser.new_page(viewport={"width": width, "height": 1000})
     foreign: list[str] = []
@@ -226,5 +338,4 @@ def open_page(browser, url: str, width: int = 1280):
             if not request.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
     page.goto(url, wait_until="load")  # Gradio keeps a connection open, so never "networkidle"
     page.locator("#frage textarea").wait_for(timeout=30_000)
-    page.wait_for_timeout(500)  # let the page's own scripts (and any stray request) run
     return page, foreign

@@ -8,15 +8,15 @@ import json
 import logging
 import secrets
 import shutil
-import socket
 
 import httpx
 import pytest
 
 from assistant.access import AdminAccess, LoginThrottle
-from assistant.session import Assistant
+from assistant.library import Library
+from assistant.session import Assistant, LiveAssistant
 from assistant.ui import build_app
-from conftest import SEED_CORPUS, session_components
+from conftest import SEED_CORPUS, free_port, session_components
 
 PASSWORD = "Zugang-7f3a-richtig"
 
@@ -157,15 +157,13 @@ def admin_server(seed_kb, seed_settings, embedder, tmp_path_factory):
     corpus = tmp_path_factory.mktemp("admin-corpus")
     for name in ("ruhrfutur-kreis-unna-tritt-bei.txt", "ruhrfutur-pressemitteilung-fuenf-weitere-staedte-2023.txt"):
         shutil.copy(SEED_CORPUS / name, corpus / name)
-    settings = seed_settings.replace(corpus_dir=corpus, admin_password=PASSWORD,
-                                     feedback_file=corpus.parent / "feedback.jsonl")
+    settings = seed_settings.replace(corpus_dir=corpus, admin={"password": PASSWORD},
+                                     app={"feedback_file": corpus.parent / "feedback.jsonl"})
     clock = Clock()
-    app = build_app(Assistant(settings, seed_kb, embedder), settings, access=AdminAccess.from_settings(settings, clock))
+    live = LiveAssistant(Assistant(settings, seed_kb, embedder), Library(settings))
+    app = build_app(live, access=AdminAccess.from_settings(settings, clock))
     app.queue()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    _, url, _ = app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    _, url, _ = app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     yield url, corpus, clock, settings, app
     app.close()
 
@@ -242,6 +240,6 @@ def test_the_admin_password_is_never_logged_printed_or_sent_back(admin_server, c
     logging.getLogger("assistant").info("settings: %s", settings)
     print(settings, repr(settings), f"{settings}")
     out, err = capfd.readouterr()
-    assert "wrong password" in caplog.text and "admin_password='***'" in out  # the capture works
+    assert "wrong password" in caplog.text and "password='***'" in out  # the capture works
     everything = caplog.text + out + err + json.dumps(outputs)
     assert PASSWORD not in everything and typo not in everything

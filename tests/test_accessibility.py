@@ -8,8 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from assistant.settings import PROJECT_DIR
-from conftest import SEED_CORPUS, open_page, start_app
+from conftest import PROJECT_DIR, answered, ask_in_page, open_page, serving
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +22,9 @@ QUESTION = "Wer ist für Potenzialförderung zuständig?"
 def app_with_admin(seed_kb, seed_settings, tmp_path_factory):
     """The real app over the seed index, with the admin tab."""
     feedback = tmp_path_factory.mktemp("a11y") / "feedback.jsonl"
-    process, url = start_app(SEED_CORPUS, seed_settings.index_dir, ASSISTANT_ADMIN_PASSWORD=PASSWORD,
-                             ASSISTANT_FEEDBACK_FILE=str(feedback))
+    app, url = serving(seed_settings.replace(admin={"password": PASSWORD}, app={"feedback_file": feedback}), seed_kb)
     yield url
-    process.terminate()
-    process.wait(timeout=20)
+    app.close()
 
 
 def violations(page) -> list[str]:
@@ -40,11 +37,8 @@ def violations(page) -> list[str]:
             for v in result["violations"] for node in v["nodes"]]
 
 
-def ask(page, question: str = QUESTION) -> None:
-    box = page.locator("#frage textarea")
-    box.fill(question)
-    box.press("Enter")
-    page.locator("#chat .message-row").last.get_by_text("Kreuzinger").first.wait_for(timeout=60_000)
+def ask(page) -> None:
+    ask_in_page(page, QUESTION, "Kreuzinger")
 
 
 @pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
@@ -103,7 +97,7 @@ def test_a_keyboard_alone_asks_a_question_and_opens_its_first_source(browser, ap
         pytest.fail(f"the question box is not reachable by Tab; focus on {page.evaluate(focused)}")
     page.keyboard.type(QUESTION)
     page.keyboard.press("Enter")
-    page.locator("#chat .message-row").last.get_by_text("Kreuzinger").first.wait_for(timeout=60_000)
+    answered(page, "Kreuzinger")
     for _ in range(20):  # back up to the answer's first citation number
         if page.evaluate("document.activeElement.matches('#chat a[href=\"#quelle-1\"]')"):
             break

@@ -7,8 +7,9 @@ import zipfile
 
 import pytest
 
-from assistant.admin import MAX_UPLOAD_BYTES, UploadRejected, add_upload, clean_name, remove_document, sniff_suffix
-from assistant.loading import LoadError, load_corpus, load_file
+from assistant.admin import MAX_UPLOAD_BYTES, add_upload, clean_name, remove_document, sniff_suffix
+from assistant.exceptions import LoadError, UploadRejected
+from assistant.loading import load_corpus, load_file
 from conftest import docx_bytes, pdf_bytes
 
 
@@ -56,14 +57,14 @@ def test_upload_is_stored_with_metadata_inside_the_corpus(tmp_path):
 
 def test_encrypted_pdf_is_refused_with_the_reason(tmp_path):
     corpus, path, name = upload(tmp_path, pdf_bytes(password="geheim"), "geschuetzt.pdf")
-    with pytest.raises(UploadRejected, match="encrypted"):
+    with pytest.raises(UploadRejected, match="verschlüsselt"):
         add_upload(corpus, path, name)
     assert list(corpus.iterdir()) == []
 
 
 def test_pdf_without_text_layer_is_refused(tmp_path):
     corpus, path, name = upload(tmp_path, pdf_bytes([None]), "scan.pdf")
-    with pytest.raises(UploadRejected, match="no text layer"):
+    with pytest.raises(UploadRejected, match="keine Textebene"):
         add_upload(corpus, path, name)
 
 
@@ -102,7 +103,7 @@ def test_docx_zip_bomb_is_refused(tmp_path):
         archive.writestr("word/document.xml", b"<w:document>" + b" " * (60 * 1024 * 1024) + b"</w:document>")
     (tmp_path / "bombe.docx").write_bytes(buffer.getvalue())
     (tmp_path / "gut.txt").write_text("Ein guter Text.", encoding="utf-8")
-    with pytest.raises(LoadError, match="zip bomb"):
+    with pytest.raises(LoadError, match="Zip-Bombe"):
         load_file(tmp_path / "bombe.docx", tmp_path)
     result = load_corpus(tmp_path)
     assert [d.id for d in result.documents] == ["gut.txt"] and "bombe.docx" in str(result.problems[0])

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from assistant.answer_model import BUNDLED, AnswerModel, AnswerModelError
+from assistant.answer_model import BUNDLED, AnswerModel
+from assistant.exceptions import AnswerModelError
 from assistant.features import FEATURES
 
 
@@ -30,7 +31,7 @@ def test_a_model_for_other_features_is_refused(tmp_path):
     data = json.loads(BUNDLED.read_text(encoding="utf-8"))
     data["features"] = data["features"][::-1]
     (tmp_path / "other.json").write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(AnswerModelError, match="other features"):
+    with pytest.raises(AnswerModelError, match="andere Merkmale"):
         AnswerModel.load(tmp_path / "other.json", FEATURES)
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant import indexing
+from assistant.building import build_knowledge_base
 from assistant.answering import NOT_FOUND, NOT_FOUND_EN, answer_text, compose_answer
 from assistant.chunking import chunk_document, is_furniture
 from assistant.datatypes import Document, DocumentMeta, Hit
@@ -17,12 +17,6 @@ from assistant.features import gather_candidates
 from assistant.questions import classify
 from assistant.session import Assistant, ChatSession
 from conftest import BENCHMARKS, PROJECT_DIR, check_citations
-
-
-@pytest.fixture(scope="module")
-def assistant(seed_kb, seed_settings, embedder):
-    return Assistant(seed_settings, seed_kb, embedder)
-
 
 def test_contact_question_names_person_and_contact_with_citation(assistant):
     answer = assistant.ask("Wer ist für Potenzialförderung zuständig?")
@@ -141,7 +135,7 @@ def test_list_items_complete_the_sentence_that_introduces_them(embedder, seed_se
             "• Talentförderung zum Markenzeichen der Region machen wollen.\n\n"
             "Rund 100 geladene Gäste waren der Einladung gefolgt.")
     settings = seed_settings.replace(index_dir=tmp_path)
-    kb = indexing.build_knowledge_base([Document("konferenz.txt", text)], embedder, settings)
+    kb = build_knowledge_base([Document("konferenz.txt", text)], embedder, settings)
     answer = Assistant(settings, kb, embedder).ask("Was erklärten die Partner der Städtekooperation auf der Konferenz?")
     assert answer.answered and "Willkommenskultur" in answer.text and "Talentförderung" in answer.text
     assert "Gäste" not in answer.text
@@ -161,7 +155,7 @@ def disagreeing(embedder, seed_settings, tmp_path_factory):
     documents = [Document("netzwerk-2021.txt", NETWORK_2021, DocumentMeta("Netzwerk 2021", "Emscher", "2021-03-01")),
                  Document("netzwerk-2023.txt", NETWORK_2023, DocumentMeta("Netzwerk 2023", "Emscher", "2023-05-10"))]
     settings = seed_settings.replace(index_dir=tmp_path_factory.mktemp("disagreeing"))
-    return Assistant(settings, indexing.build_knowledge_base(documents, embedder, settings), embedder)
+    return Assistant(settings, build_knowledge_base(documents, embedder, settings), embedder)
 
 
 def test_newer_document_wins_and_shows_its_date(disagreeing):
@@ -175,7 +169,7 @@ def test_same_sentence_in_two_documents_is_one_candidate(embedder, seed_settings
     sentence = "RuhrFutur ist eine gemeinsame Bildungsinitiative für das Ruhrgebiet."
     documents = [Document(f"d{i}.txt", f"Meldung {i}.\n\n{sentence}") for i in (1, 2)]
     settings = seed_settings.replace(index_dir=tmp_path)
-    kb = indexing.build_knowledge_base(documents, embedder, settings)
+    kb = build_knowledge_base(documents, embedder, settings)
     hits = [Hit(chunk, 1.0, position=p) for p, chunk in enumerate(kb.chunks)]
     texts = [c.text for c in gather_candidates(hits, kb, embedder.embed_queries(["Was ist RuhrFutur?"])[0])]
     assert texts.count(sentence) == 1
@@ -184,17 +178,18 @@ def test_same_sentence_in_two_documents_is_one_candidate(embedder, seed_settings
 def test_answer_text_joins_wrapped_lines_with_a_space_and_labels_with_a_dash():
     text = ("Dezember 2017: Kick-Off-Veranstaltung\n100 Verantwortliche aus Bildung, Wissenschaft,\n"
             "Verwaltung, Wirtschaft und Zivilgesellschaft tauschen\nsich zum ersten Mal aus.")
-    chunk = chunk_document(Document("x.txt", text))[0]
+    chunk = chunk_document(Document("x.txt", text), 700, 200)[0]
     assert answer_text(chunk, chunk.units[0])[0] == (
         "Dezember 2017: Kick-Off-Veranstaltung – 100 Verantwortliche aus Bildung, Wissenschaft, Verwaltung, "
         "Wirtschaft und Zivilgesellschaft tauschen sich zum ersten Mal aus.")
-    contact = chunk_document(Document("k.txt", "Potenzialförderung\nTalentMetropole Ruhr\nBernd Kreuzinger: k@t.de"))[0]
+    contact = chunk_document(Document("k.txt", "Potenzialförderung\nTalentMetropole Ruhr\nBernd Kreuzinger: k@t.de"),
+                             700, 200)[0]
     assert answer_text(contact, contact.units[0])[0] == "Potenzialförderung – TalentMetropole Ruhr – Bernd Kreuzinger: k@t.de"
 
 
 def test_answer_text_shows_markdown_links_as_their_text():
     text = "Die Partner arbeiten in den Programmen [students@school](#) und [Klasse!Digital](https://x.de/k) zusammen."
-    chunk = chunk_document(Document("x.txt", text))[0]
+    chunk = chunk_document(Document("x.txt", text), 700, 200)[0]
     assert answer_text(chunk, chunk.units[0])[0] == \
         "Die Partner arbeiten in den Programmen students@school und Klasse!Digital zusammen."
 
@@ -227,7 +222,7 @@ def test_composed_answers_cite_only_given_passages_and_quote_them_exactly(assist
             for rank, (p, vectors) in enumerate(chosen.items())]
     answer = compose_answer(question, hits, kb, vector, replace(assistant.model, threshold=threshold))
     check_citations(answer, kb)
-    given_ids = {hit.chunk.id for hit in hits[:assistant.answer_settings.passages]}
+    given_ids = {hit.chunk.id for hit in hits[:assistant.settings.answering.passages]}
     assert {c.chunk.id for c in (*answer.citations, *answer.related)} <= given_ids
     if answer.answered:
         lines = answer.text.splitlines()

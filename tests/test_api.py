@@ -4,48 +4,40 @@ limit, bad JSON and oversized bodies. The rate limiter's arithmetic is tested wi
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 import pytest
 
-from assistant.cli import answer_record, best_passages, search_record
 from assistant.ratelimit import RateLimiter
-from assistant.server import serve
-from assistant.session import Assistant, Turn
+from assistant.records import answer_record, search_record
+from assistant.retrieval import best_passages
+from assistant.session import Turn
+from conftest import serving
 
 LISTED = "http://127.0.0.1:8123"  # a website allowed to call the API from the browser
 QUESTION = "Wer ist für Potenzialförderung zuständig?"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start(settings, kb) -> tuple:
-    port = free_port()
-    app = serve(settings, kb, port=port, block=False)
-    return app, f"http://127.0.0.1:{port}/api"
+    app, url = serving(settings, kb)
+    return app, url + "api"
 
 
 @pytest.fixture(scope="module")
 def api(seed_kb, seed_settings, tmp_path_factory):
-    settings = seed_settings.replace(api_origins=(LISTED,), api_requests_per_minute=6000,
-                                     feedback_file=tmp_path_factory.mktemp("api") / "feedback.jsonl")
+    settings = seed_settings.replace(app={"api_origins": (LISTED,), "api_requests_per_minute": 6000,
+                                          "feedback_file": tmp_path_factory.mktemp("api") / "feedback.jsonl"})
     app, url = start(settings, seed_kb)
     yield url
     app.close()
 
 
-def test_ask_answers_with_the_object_ask_json_gives(api, seed_kb, seed_settings, embedder):
+def test_ask_answers_with_the_object_ask_json_gives(api, assistant):
     response = httpx.post(f"{api}/ask", json={"id": "q1", "question": QUESTION}, timeout=60)
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
     body = response.json()
     assert "Bernd Kreuzinger" in body["answer"] and "[1]" in body["answer"] and body["answered"] is True
     assert body["citations"][0]["n"] == 1 and "Kreuzinger" in body["citations"][0]["text"]
-    expected = answer_record("q1", Assistant(seed_settings, seed_kb, embedder).ask(QUESTION))
+    expected = answer_record("q1", assistant.ask(QUESTION))
     assert body == expected  # the same function makes both
 
 
@@ -58,13 +50,12 @@ def test_a_follow_up_knows_whom_it_means_from_the_history(api):
     assert "schroeder@talentmetropoleruhr.de" in follow_up.json()["answer"]
 
 
-def test_search_documents_and_health(api, seed_kb, seed_settings, embedder):
+def test_search_documents_and_health(api, seed_kb, assistant):
     found = httpx.post(f"{api}/search", json={"id": 7, "question": "Wann wurde RuhrFutur gegründet?", "k": 3}, timeout=60)
-    assistant = Assistant(seed_settings, seed_kb, embedder)
     assert found.json() == search_record(7, best_passages(assistant.retriever, "Wann wurde RuhrFutur gegründet?", 3))
     listed = httpx.get(f"{api}/documents").json()
     assert listed["version"] == seed_kb.version
-    assert {d["id"] for d in listed["documents"]} == set(seed_kb.manifest["documents"])
+    assert {d["id"] for d in listed["documents"]} == set(seed_kb.manifest.documents)
     assert all(set(d) == {"id", "title", "publisher", "date", "kind", "chunks"} for d in listed["documents"])
     health = httpx.get(f"{api}/health").json()
     assert health == {"status": "ok", "version": seed_kb.version, "documents": 5, "chunks": len(seed_kb.chunks),
@@ -132,8 +123,8 @@ def test_the_docs_show_the_schema_and_load_nothing_from_other_hosts(api):
 
 
 def test_the_rate_limit_refuses_an_address_beyond_it_and_not_the_next(seed_kb, seed_settings, tmp_path):
-    settings = seed_settings.replace(api_requests_per_minute=5, api_origins=(LISTED,),
-                                     feedback_file=tmp_path / "feedback.jsonl")
+    settings = seed_settings.replace(app={"api_requests_per_minute": 5, "api_origins": (LISTED,),
+                                          "feedback_file": tmp_path / "feedback.jsonl"})
     app, url = start(settings, seed_kb)
     try:
         statuses = [httpx.get(f"{url}/health", headers={"X-Forwarded-For": "198.51.100.7"}).status_code

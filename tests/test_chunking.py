@@ -220,7 +220,7 @@ def test_real_corpus_contact_block_in_one_chunk():
     document = load_file(CORPUS / KONTAKTE, CORPUS)[0]
     assert BLOCK in document.text
     assert BLOCK in _texts(document.text, units(document.text))
-    chunks = chunk_document(document)
+    chunks = chunk_document(document, 700, 200)
     assert any(BLOCK in chunk.text for chunk in chunks)
     assert any(BLOCK in chunk.unit_texts() for chunk in chunks)
     for chunk in chunks:
@@ -247,7 +247,7 @@ def test_trailing_heading_is_its_own_unit_but_not_an_answer():
     found = units(text)
     assert _texts(text, found) == ["Ein ganzer Satz steht hier.", "Kontakt"]
     assert [u.kind for u in found] == ["sentence", "heading"]
-    assert [text[u.start:u.end] for u in chunk_document(Document("x.txt", text))[0].units] == \
+    assert [text[u.start:u.end] for u in chunk_document(Document("x.txt", text), 700, 200)[0].units] == \
         ["Ein ganzer Satz steht hier."]
 
 
@@ -263,7 +263,7 @@ def test_photo_caption_becomes_one_unit_per_person_with_its_lead():
                                    "Dagmar Mühlenfeld (damalige OB Mülheim)",
                                    "Udo Mager (damals Wirtschaftsförderung der Stadt Dortmund)."]
     assert {u.context for u in found} == {"Auf dem Foto (v.l.n.r.):"}
-    chunk = chunk_document(Document("foto.txt", text))[0]
+    chunk = chunk_document(Document("foto.txt", text), 700, 200)[0]
     assert chunk.text == text  # the lead and the separators stay in the passage
     assert "Reinhard Paß (damaliger OB Essen)," in chunk.unit_texts()
 
@@ -312,7 +312,7 @@ def test_furniture_stays_in_the_passage_but_is_never_an_answer_unit():
             "Bild vergrößern: Kooperationsvereinbarung (2) Foto Sara Halilovic - Kreis Unna\n"
             "© © Copyright\nSara Halilovic Kreis Unna\n\n"
             "Der Kreis Unna folgt im Mai.\n\nDownloads\n\nEinladungsschreiben\nProgramm der Tagung\n\nSeite teilen")
-    chunks = chunk_document(Document("x.txt", text), size=2000)
+    chunks = chunk_document(Document("x.txt", text), 2000, 200)
     assert len(chunks) == 1 and "Bild vergrößern" in chunks[0].text
     assert chunks[0].unit_texts() == ["Die Stadt Essen tritt der Initiative bei.", "Der Kreis Unna folgt im Mai."]
 
@@ -397,13 +397,13 @@ def test_pdf_page_boundary_inside_a_line():
     text = "Ein Satz auf Seite eins geht weiter auf Seite zwei und endet dort."
     n = text.index("auf Seite zwei")
     document = Document("x.pdf", text, pages=(0, n))
-    chunks = chunk_document(document)
+    chunks = chunk_document(document, 700, 200)
     assert [(c.text, c.page) for c in chunks] == [(text[:n].rstrip(), 1), (text[n:], 2)]
 
 
 def test_empty_document_has_no_chunks():
-    assert chunk_document(Document("leer.txt", "")) == []
-    assert chunk_document(Document("leer.txt", " \n\n \t")) == []
+    assert chunk_document(Document("leer.txt", ""), 700, 200) == []
+    assert chunk_document(Document("leer.txt", " \n\n \t"), 700, 200) == []
 
 
 # --- property -----------------------------------------------------------------------------------

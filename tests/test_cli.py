@@ -1,9 +1,17 @@
+"""The command line: every command once as a real subprocess (``python -m assistant``), the rest
+in process (``cli``), where a subprocess would only load the model again."""
+
+import contextlib
+import io
 import json
 import statistics
 
+import httpx
 import pytest
 
-from conftest import BENCHMARKS, run_cli
+from assistant.cli import main
+from assistant.library import Library
+from conftest import BENCHMARKS, folders, free_port, run_cli, start_app, stop
 
 QUESTION = "Wer ist für Potenzialförderung zuständig?"
 
@@ -13,7 +21,7 @@ def test_build_reports_documents_chunks_and_time(small_corpus, tmp_path):
     (small_corpus / "leer.txt").write_bytes(b"")
     result = run_cli("build", "--corpus", str(small_corpus), "--index", str(tmp_path / "index"))
     assert result.returncode == 0, result.stderr
-    assert "Indexed 2 documents" in result.stdout and "chunks in" in result.stdout
+    assert "Indexiert: 2 Dokumente" in result.stdout and "Abschnitte in" in result.stdout
     assert "kaputt.pdf" in result.stderr and "leer.txt" in result.stderr  # skipped, with the reason
     assert (tmp_path / "index" / "CURRENT").is_file()
 
@@ -35,22 +43,29 @@ def test_search_json_lines(seed_kb, seed_settings):
         assert scores == sorted(scores, reverse=True)
 
 
-def test_search_builds_the_index_on_first_use(small_corpus, tmp_path):
-    result = run_cli("search", "--corpus", str(small_corpus), "--index", str(tmp_path / "new-index"),
-                     "Welche Städte sind beigetreten?")
-    assert result.returncode == 0, result.stderr
+def test_search_builds_the_index_on_first_use(small_corpus, tmp_path, cli):
+    result = cli("search", "--corpus", small_corpus, "--index", tmp_path / "new-index",
+                 "Welche Städte sind beigetreten?")
+    assert result.code == 0, result.stderr
     assert "ruhrfutur-pressemitteilung-fuenf-weitere-staedte-2023.txt" in result.stdout
 
 
-def test_search_refuses_nothing_silently_on_bad_folder(tmp_path):
-    result = run_cli("build", "--corpus", str(tmp_path / "missing"), "--index", str(tmp_path / "i"))
-    assert result.returncode == 1
-    assert "corpus folder not found" in result.stderr
+def test_a_missing_corpus_folder_is_an_error_naming_it(tmp_path, cli):
+    result = cli("build", "--corpus", tmp_path / "missing", "--index", tmp_path / "i")
+    assert result.code == 1
+    assert result.stderr.startswith("Fehler: ") and "missing: Korpusordner nicht gefunden" in result.stderr
 
 
-def test_eval_beir_reports_every_method(tmp_path):
-    data = tmp_path / "beir"
-    data.mkdir()
+def test_a_bad_setting_is_an_error_naming_it(tmp_path, cli):
+    config = tmp_path / "assistant.toml"
+    config.write_text("[retrieval]\nfusion = 'raten'\n")
+    result = cli("search", "--config", config, "--index", tmp_path / "i", QUESTION)
+    assert result.code == 1 and "retrieval.fusion: 'raten'" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def beir_data(tmp_path_factory):
+    data = tmp_path_factory.mktemp("beir")
     corpus = [
         {"_id": "d1", "title": "", "text": "Die Stiftung Mercator gründete 2013 die Bildungsinitiative RuhrFutur."},
         {"_id": "d2", "title": "", "text": "Der Kongress ZukunftsBildung Ruhr hatte rund 600 Teilnehmende."},
@@ -62,16 +77,24 @@ def test_eval_beir_reports_every_method(tmp_path):
     (data / "corpus.jsonl").write_text("\n".join(json.dumps(r) for r in corpus), encoding="utf-8")
     (data / "queries.jsonl").write_text("\n".join(json.dumps(r) for r in queries), encoding="utf-8")
     (data / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq3\td3\t1\n")
-    result = run_cli("eval", "beir", "--data", str(data), "--json")
-    assert result.returncode == 0, result.stderr
+    return data
+
+
+def test_eval_beir_reports_every_method(beir_data, cli):
+    result = cli("eval", "beir", "--data", beir_data, "--json")
+    assert result.code == 0, result.stderr
     report = json.loads(result.stdout)
     assert set(report["methods"]) == {"bm25", "vector", "rrf", "convex"}
     for metrics in report["methods"].values():
         assert metrics["queries"] == 3
         assert 0.0 <= metrics["recall@1"] <= metrics["recall@5"] <= metrics["recall@10"] <= 1.0
     assert report["methods"]["convex"]["mrr@10"] == 1.0
-    table = run_cli("eval", "beir", "--data", str(data), "--methods", "bm25")
-    assert "| bm25 |" in table.stdout and "mrr@10" in table.stdout
+
+
+def test_eval_beir_prints_a_table(beir_data):
+    table = run_cli("eval", "beir", "--data", str(beir_data), "--methods", "bm25")
+    assert table.returncode == 0, table.stderr
+    assert "| bm25 |" in table.stdout and "mrr@10" in table.stdout and "| vector |" not in table.stdout
 
 
 def test_ask_json_output(seed_kb, seed_settings):
@@ -93,19 +116,21 @@ def test_ask_json_output(seed_kb, seed_settings):
     assert c["answered"] is False and c["citations"] == []
 
 
-def test_ask_single_question_prints_answer_and_sources(seed_kb, seed_settings):
-    result = run_cli("ask", "--index", str(seed_settings.index_dir), QUESTION)
-    assert result.returncode == 0, result.stderr
+def test_ask_single_question_prints_answer_and_sources(seed_kb, seed_settings, cli):
+    result = cli("ask", "--index", seed_settings.index_dir, QUESTION)
+    assert result.code == 0, result.stderr
     assert "Kreuzinger" in result.stdout and "[1]" in result.stdout
 
 
 @pytest.fixture(scope="module")
 def dev_report(seed_kb, seed_settings):
-    """``eval qa`` on the initiatives dev questions, through the real command line."""
-    result = run_cli("eval", "qa", "--questions", str(BENCHMARKS / "initiatives-qa-dev.jsonl"), "--json",
-                     "--index", str(seed_settings.index_dir))
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    """``eval qa`` on the initiatives dev questions, through the command line (in process)."""
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = main(["eval", "qa", "--questions", str(BENCHMARKS / "initiatives-qa-dev.jsonl"), "--json",
+                     "--index", str(seed_settings.index_dir)])
+    assert code == 0
+    return json.loads(output.getvalue())
 
 
 # dev04 asks when the agreement "Ein Zeichen für Vielfalt und Talente" was signed; the documents give
@@ -141,3 +166,44 @@ def test_eval_qa_builds_a_throwaway_index_of_a_corpus_file(tmp_path):
     totals = json.loads(result.stdout)["totals"]
     assert totals["passed"] == 2 and totals["false_answers"] == 0
     assert not index.exists()  # the index was a throwaway one
+
+
+def test_same_update_twice_changes_nothing(workspace, cli):
+    library = Library(workspace)
+    first = library.current_name()
+    result = run_cli("update", *folders(workspace))
+    assert result.returncode == 0, result.stderr
+    assert "Index ist aktuell" in result.stdout and library.current_name() == first
+    dry = cli("update", "--dry-run", *folders(workspace))
+    assert "--dry-run" in dry.stdout and library.current_name() == first
+
+
+def test_index_list_and_rollback(workspace, cli):
+    library = Library(workspace)
+    first = library.current_name()
+    (workspace.corpus_dir / "weiteres.txt").write_text("Das Bildungsbüro Herne lädt zum Elternabend ein.",
+                                                       encoding="utf-8")
+    assert cli("update", *folders(workspace)).code == 0
+    second = library.current_name()
+    listing = run_cli("index", "list", *folders(workspace))
+    assert listing.returncode == 0 and first in listing.stdout and f"* {second}" in listing.stdout
+    assert "1 Dokumente" not in listing.stdout and "3 Dokumente" in listing.stdout
+    rolled = run_cli("index", "rollback", *folders(workspace))
+    assert rolled.returncode == 0 and library.current_name() == first and f"Aktive Version: {first}" in rolled.stdout
+    assert cli("index", "rollback", second, *folders(workspace)).code == 0 and library.current_name() == second
+    unknown = cli("index", "rollback", "gibt-es-nicht", *folders(workspace))
+    assert unknown.code == 1 and "keine Index-Version 'gibt-es-nicht'" in unknown.stderr
+
+
+def test_serve_answers_the_page_and_the_api(seed_kb, seed_settings, tmp_path):
+    port = free_port()
+    app = start_app(port, "--index", str(seed_settings.index_dir), "--corpus", str(seed_settings.corpus_dir),
+                    env={"ASSISTANT_APP_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl")})
+    try:
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=30)
+        assert page.status_code == 200 and 'lang="de"' in page.text
+        health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=30).json()
+        assert health["status"] == "ok" and health["version"] == seed_kb.version and health["warning"] is None
+    finally:
+        stop(app)
+

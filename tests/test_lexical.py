@@ -34,15 +34,6 @@ def test_mask_restricts_results():
     assert [p for p, _ in index.search("Förderung", k=4, mask=mask)] == [1]
 
 
-def test_save_and_load_give_identical_scores(tmp_path):
-    index = LexicalIndex.build(TEXTS)
-    index.save(tmp_path / "bm25")
-    loaded = LexicalIndex.load(tmp_path / "bm25")
-    assert loaded.size == len(TEXTS)
-    for query in ("Förderung Ruhr", "Teilnehmende 2018", "Bottrop"):
-        assert np.allclose(index.scores(query), loaded.scores(query))
-
-
 def test_top_k_orders_and_drops_zeros():
     assert top_k(np.array([0.0, 2.0, 1.0, 3.0]), 3) == [(3, 3.0), (1, 2.0), (2, 1.0)]
     assert top_k(np.array([0.0, 0.0]), 2) == []

@@ -58,7 +58,7 @@ def stub_assistant(seed_kb, seed_settings, embedder):
     def make(**kwargs):
         stub = Stub(**kwargs)
         stubs.append(stub)
-        settings = seed_settings.replace(llm_url=stub.url, llm_model="test-model", llm_timeout=1.0)
+        settings = seed_settings.replace(llm={"url": stub.url, "model": "test-model", "timeout": 1.0})
         return stub, Assistant(settings, seed_kb, embedder)
 
     yield make

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.loading import SUPPORTED_SUFFIXES, LoadError, decode_text, load_corpus, load_file, read_html
+from assistant.exceptions import LoadError
+from assistant.loading import SUPPORTED_SUFFIXES, decode_text, load_corpus, load_file, read_html
 from assistant.settings import Settings
 from conftest import docx_bytes, pdf_bytes
 
@@ -362,21 +363,21 @@ def _write_hostile_files(corpus: Path, outside: Path) -> dict[str, str]:
     future_docx = bytearray(docx_bytes(["Text"]))  # "version needed to extract: 9.9": NotImplementedError in zipfile
     future_docx[future_docx.index(b"PK\x01\x02") + 6] = 99
     files = {
-        "leer.txt": (b"", "empty"),
-        "nur-leerzeichen.md": (b" \n\t\n", "empty"),
-        "leer\nzeile.txt": (b"", "empty"),  # a line break in the name
+        "leer.txt": (b"", "leer"),
+        "nur-leerzeichen.md": (b" \n\t\n", "leer"),
+        "leer\nzeile.txt": (b"", "leer"),  # a line break in the name
         "muell.pdf": (bytes((i * 37 + 11) % 256 for i in range(4000)), "PDF"),
         "halb.pdf": (real_pdf[: len(real_pdf) // 2], "PDF"),
         "defekt.pdf": (real_pdf.replace(b"/FlateDecode", b"/FlateDecodX"), "PDF"),
-        "verschluesselt.pdf": (pdf_bytes([PAGE_ONE], password="geheim"), "encrypted"),
-        "scan.pdf": (pdf_bytes([None]), "no text layer"),
-        "bombe.docx": (docx_bytes([], parts={"word/document.xml": bomb}), "zip bomb"),
-        "bombe-kern.docx": (docx_bytes(["Text"], parts={"docProps/core.xml": bomb}), "zip bomb"),  # in the metadata
+        "verschluesselt.pdf": (pdf_bytes([PAGE_ONE], password="geheim"), "verschlüsselt"),
+        "scan.pdf": (pdf_bytes([None]), "keine Textebene"),
+        "bombe.docx": (docx_bytes([], parts={"word/document.xml": bomb}), "Zip-Bombe"),
+        "bombe-kern.docx": (docx_bytes(["Text"], parts={"docProps/core.xml": bomb}), "Zip-Bombe"),  # in the metadata
         "kaputt.docx": (bytes(future_docx), "DOCX"),
         "kaputt-utf16.txt": (b"\xff\xfeA\x00B", "UTF-16"),  # BOM, then an odd number of bytes
-        "binaer.txt": (bytes(range(256)) * 8, "binary"),
-        "kaputt.jsonl": (b'{"_id": "a", "text": "gut"}\n{"title": "ohne id"}\n', "line 2"),
-        "tief.jsonl": (b"[" * 100_000, "line 1"),
+        "binaer.txt": (bytes(range(256)) * 8, "Binärdatei"),
+        "kaputt.jsonl": (b'{"_id": "a", "text": "gut"}\n{"title": "ohne id"}\n', "Zeile 2"),
+        "tief.jsonl": (b"[" * 100_000, "Zeile 1"),
         "daten.xyz": (b"irgendwas", ".xyz"),
         os.fsdecode(b"B\xfcro-alt.txt"): ("Bürotext.".encode(), "UTF-8"),  # a name in latin-1, not UTF-8
     }
@@ -390,8 +391,10 @@ def _write_hostile_files(corpus: Path, outside: Path) -> dict[str, str]:
     (corpus / "verwaist.txt").symlink_to(corpus / "gibt-es-nicht.txt")
     (corpus / "schleife-a.txt").symlink_to(corpus / "schleife-b.txt")
     (corpus / "schleife-b.txt").symlink_to(corpus / "schleife-a.txt")
-    return {**{name: word for name, (_, word) in files.items()}, "gross.txt": "200.0 MB", "rohr.txt": "regular file",
-            "link.txt": "outside", "verwaist.txt": "cannot read", "schleife-a.txt": "link", "schleife-b.txt": "link"}
+    return {**{name: word for name, (_, word) in files.items()}, "gross.txt": "200.0 MB",
+            "rohr.txt": "gewöhnliche Datei",
+            "link.txt": "aus dem Korpusordner", "verwaist.txt": "nicht lesbar", "schleife-a.txt": "Verknüpfung",
+            "schleife-b.txt": "Verknüpfung"}
 
 
 def test_every_bad_file_is_one_problem_naming_it_and_the_good_file_loads(tmp_path: Path, corpus: Path):
@@ -412,8 +415,8 @@ def test_every_bad_file_is_one_problem_naming_it_and_the_good_file_loads(tmp_pat
         assert expected[problem.path] in problem.reason, problem
         assert "\n" not in str(problem) and str(problem).encode("utf-8")  # one printable line
     problems = {problem.path: str(problem) for problem in result.problems}
-    assert problems["gross.txt"] == ("gross.txt: file is 200.0 MB, more than the 50 MB allowed (setting max_file_mb); "
-                                     "not read")
+    assert problems["gross.txt"] == ("gross.txt: die Datei hat 200.0 MB, mehr als die erlaubten 50 MB "
+                                     "(Einstellung max_file_mb); nicht gelesen")
     assert problems["leer\nzeile.txt"].startswith("leer\\nzeile.txt: ")
     assert peak < 20 * 1024 * 1024  # the 200 MB file was never read into memory
 
@@ -421,7 +424,7 @@ def test_every_bad_file_is_one_problem_naming_it_and_the_good_file_loads(tmp_pat
 def test_file_size_limit_is_a_setting(corpus: Path):
     (corpus / "a.txt").write_text("Ein Satz über Bildung. " * 100, encoding="utf-8")  # 2.3 kB
     assert Settings.load(environ={"ASSISTANT_MAX_FILE_MB": "0.002"}).max_file_mb == 0.002
-    with pytest.raises(LoadError, match=r"0\.0 MB, more than the 0\.002 MB allowed"):
+    with pytest.raises(LoadError, match=r"0\.0 MB, mehr als die erlaubten 0\.002 MB"):
         load_file(corpus / "a.txt", corpus, max_file_mb=0.002)
     assert [d.id for d in load_corpus(corpus, max_file_mb=0.003).documents] == ["a.txt"]
 
@@ -453,7 +456,7 @@ def test_symlink_outside_is_refused_by_load_file(tmp_path: Path, corpus: Path):
     outside = tmp_path / "geheim.txt"
     outside.write_text("GEHEIMNIS", encoding="utf-8")
     (corpus / "link.txt").symlink_to(outside)
-    with pytest.raises(LoadError, match="outside"):
+    with pytest.raises(LoadError, match="aus dem Korpusordner heraus"):
         load_file(corpus / "link.txt", corpus)
 
 
@@ -513,7 +516,7 @@ def test_duplicate_ids_are_reported(corpus: Path):
     result = load_corpus(corpus)
     assert [d.id for d in result.documents] == ["a.txt"]
     assert result.documents[0].text == "Datei."
-    assert "duplicate" in _problems(result)["b.jsonl"]
+    assert "doppelt" in _problems(result)["b.jsonl"]
 
 
 def test_real_corpus_loads_without_problems():

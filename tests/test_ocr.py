@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant import indexing, ocr
+from assistant import ocr
+from assistant.building import build_knowledge_base
 from assistant.cli import format_answer
-from assistant.loading import load_corpus
+from assistant.loading import LoadResult, load_corpus
+from assistant.render import source_html
 from assistant.session import Assistant
-from conftest import SEED_CORPUS, pdf_bytes, run_cli, scanned_pdf_bytes
+from assistant.settings import Settings
+from conftest import SEED_CORPUS, pdf_bytes, scanned_pdf_bytes
 
 SCAN_PAGES = [
     "Stadt Gelsenkirchen – Bildungsbüro\nGelsenkirchen, 12. März 2024\n\n"
@@ -31,18 +34,24 @@ def scan() -> bytes:
     return scanned_pdf_bytes(SCAN_PAGES)
 
 
-@pytest.fixture
-def corpus_with_scan(tmp_path, scan) -> Path:
-    folder = tmp_path / "corpus"
-    folder.mkdir()
+@pytest.fixture(scope="module")
+def corpus_with_scan(tmp_path_factory, scan) -> Path:
+    """Two seed documents and the scan; not changed by the tests (``test_a_scan_added...`` copies it)."""
+    folder = tmp_path_factory.mktemp("corpus")
     for name in ("ruhrfutur-kreis-unna-tritt-bei.txt", "talentmetropole-ruhr-team-und-ansprechpartner.txt"):
         shutil.copy(SEED_CORPUS / name, folder / name)
     (folder / "bildungsbuero-scan.pdf").write_bytes(scan)
     return folder
 
 
-def test_a_scan_is_read_with_its_pages_kept_and_the_blank_page_reported(corpus_with_scan):
-    result = load_corpus(corpus_with_scan)
+@pytest.fixture(scope="module")
+def loaded(corpus_with_scan) -> LoadResult:
+    """The corpus with the scan, loaded once (text recognition takes a few seconds)."""
+    return load_corpus(corpus_with_scan)
+
+
+def test_a_scan_is_read_with_its_pages_kept_and_the_blank_page_reported(loaded):
+    result = loaded
     document = next(d for d in result.documents if d.id == "bildungsbuero-scan.pdf")
     assert "Sprechstunde der Bildungsberatung" in document.text and "Bildungsbüro" in document.text
     assert "Grünewald" in document.text
@@ -51,16 +60,16 @@ def test_a_scan_is_read_with_its_pages_kept_and_the_blank_page_reported(corpus_w
     assert document.meta.ocr_pages == "1 2"
     assert document.meta.date == "2024-03-12"  # the dateline, read from the picture
     assert [str(p) for p in result.problems] == [
-        "bildungsbuero-scan.pdf: page 3: no text (no text layer, and text recognition (OCR) found none either); "
-        "page left out"]
+        "bildungsbuero-scan.pdf: Seite 3: kein Text (keine Textebene, und auch die Texterkennung (OCR) fand keinen); "
+        "Seite ausgelassen"]
 
 
 def test_with_ocr_off_a_scan_is_refused_with_the_reason(corpus_with_scan):
     result = load_corpus(corpus_with_scan, ocr=False)
     assert "bildungsbuero-scan.pdf" not in {d.id for d in result.documents}
     assert [str(p) for p in result.problems] == [
-        "bildungsbuero-scan.pdf: PDF has no text layer (scanned image?) and text recognition (OCR) is off "
-        "(setting ocr); add a version with text"]
+        "bildungsbuero-scan.pdf: PDF hat keine Textebene (ein Scan?), und die Texterkennung (OCR) ist ausgeschaltet "
+        "(Einstellung ocr); bitte eine Fassung mit Text ablegen"]
 
 
 def test_pages_with_text_are_not_recognised_again(tmp_path):
@@ -68,16 +77,12 @@ def test_pages_with_text_are_not_recognised_again(tmp_path):
     result = load_corpus(tmp_path)
     assert result.documents[0].meta.ocr_pages == ""
     assert [p.reason for p in result.problems] == [
-        "page 2: no text (no text layer, and text recognition (OCR) found none either); page left out"]
+        "Seite 2: kein Text (keine Textebene, und auch die Texterkennung (OCR) fand keinen); Seite ausgelassen"]
 
 
-def test_a_question_only_the_scan_answers_cites_its_page_as_read_by_text_recognition(corpus_with_scan, embedder,
-                                                                                       tmp_path):
-    from assistant.settings import Settings
-    from assistant.ui import source_html
-
-    settings = Settings().replace(corpus_dir=corpus_with_scan, index_dir=tmp_path / "index")
-    kb = indexing.build_knowledge_base(load_corpus(corpus_with_scan).documents, embedder, settings)
+def test_a_question_only_the_scan_answers_cites_its_page_as_read_by_text_recognition(loaded, embedder):
+    settings = Settings()
+    kb = build_knowledge_base(loaded.documents, embedder, settings)
     answer = Assistant(settings, kb, embedder).ask(QUESTION)
     assert answer.answered and "Donnerstag von 14 bis 17 Uhr" in answer.text
     first = answer.citations[0]
@@ -87,19 +92,20 @@ def test_a_question_only_the_scan_answers_cites_its_page_as_read_by_text_recogni
     assert "S. 2 (Texterkennung)" in format_answer(answer)
 
 
-def test_a_scan_added_to_the_corpus_is_answered_after_update(corpus_with_scan, tmp_path):
-    scan = corpus_with_scan / "bildungsbuero-scan.pdf"
+def test_a_scan_added_to_the_corpus_is_answered_after_update(corpus_with_scan, tmp_path, cli):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(corpus_with_scan, corpus)
+    scan = corpus / "bildungsbuero-scan.pdf"
     held_back = scan.read_bytes()
     scan.unlink()
-    index = tmp_path / "index"
-    folders = ["--corpus", str(corpus_with_scan), "--index", str(index)]
-    assert run_cli("build", *folders).returncode == 0
+    folders = ["--corpus", str(corpus), "--index", str(tmp_path / "index")]
+    assert cli("build", *folders).code == 0
     scan.write_bytes(held_back)
-    updated = run_cli("update", *folders)
-    assert updated.returncode == 0, updated.stderr
-    assert "bildungsbuero-scan.pdf: page 3: no text" in updated.stderr  # reported, the rest indexed
-    asked = run_cli("ask", *folders, QUESTION)
-    assert asked.returncode == 0, asked.stderr
+    updated = cli("update", *folders)
+    assert updated.code == 0, updated.stderr
+    assert "bildungsbuero-scan.pdf: Seite 3: kein Text" in updated.stderr  # reported, the rest indexed
+    asked = cli("ask", *folders, QUESTION)
+    assert asked.code == 0, asked.stderr
     assert "Donnerstag von 14 bis 17 Uhr" in asked.stdout
     assert "S. 2 (Texterkennung)" in asked.stdout
 

@@ -2,20 +2,22 @@ import pytest
 
 from assistant.questions import PERSON, answer_values, classify, focus_word, has_answer_type
 
+KINDS = {  # question: the kind of answer it asks for
+    "Wann wurde die Bildungsinitiative RuhrFutur gegründet?": "date",
+    "Seit wann gibt es die Stiftung?": "date",
+    "Wie viele Teilnehmende hatte der Kongress?": "number",
+    "Wer ist Geschäftsführer der RuhrFutur?": "person",
+    "Wer ist für Potenzialförderung zuständig?": "person",
+    "Wie erreiche ich Benjamin Fricke?": "contact",
+    "Und wie lautet ihre E-Mail-Adresse?": "contact",
+    "Wo fand der Fachtag statt?": "place",
+    "Was wollen die Städte für die Region erreichen?": "other",
+    "Who is the contact person for talent promotion?": "person",
+    "When was RuhrFutur founded?": "date",
+}
 
-@pytest.mark.parametrize("text, kind", [
-    ("Wann wurde die Bildungsinitiative RuhrFutur gegründet?", "date"),
-    ("Seit wann gibt es die Stiftung?", "date"),
-    ("Wie viele Teilnehmende hatte der Kongress?", "number"),
-    ("Wer ist Geschäftsführer der RuhrFutur?", "person"),
-    ("Wer ist für Potenzialförderung zuständig?", "person"),
-    ("Wie erreiche ich Benjamin Fricke?", "contact"),
-    ("Und wie lautet ihre E-Mail-Adresse?", "contact"),
-    ("Wo fand der Fachtag statt?", "place"),
-    ("Was wollen die Städte für die Region erreichen?", "other"),
-    ("Who is the contact person for talent promotion?", "person"),
-    ("When was RuhrFutur founded?", "date"),
-])
+
+@pytest.mark.parametrize("text, kind", KINDS.items())
 def test_question_kinds(text, kind):
     assert classify(text).kind == kind
 

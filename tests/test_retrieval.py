@@ -3,16 +3,12 @@ import json
 
 import pytest
 
-from assistant.retrieval import FUSIONS, Retriever, one_per_document
+from assistant.retrieval import Retriever, one_per_document
+from assistant.settings import FUSIONS
 from assistant.vectors import VectorIndex
 from conftest import BENCHMARKS
 
 KREUZINGER = "Bernd Kreuzinger: kreuzinger@talentmetropoleruhr.de"
-
-
-@pytest.fixture(scope="module")
-def retriever(seed_kb, embedder, seed_settings):
-    return Retriever(seed_kb, embedder, seed_settings)
 
 
 def test_potenzialfoerderung_finds_the_contact_passage_first(retriever):
@@ -23,7 +19,7 @@ def test_potenzialfoerderung_finds_the_contact_passage_first(retriever):
 
 @pytest.mark.parametrize("fusion", FUSIONS)
 def test_every_fusion_method_returns_ranked_distinct_passages(retriever, fusion):
-    single = Retriever(retriever.kb, retriever.embedder, retriever.settings.replace(fusion=fusion))
+    single = Retriever(retriever.kb, retriever.embedder, retriever.settings.replace(retrieval={"fusion": fusion}))
     hits = single.search("Welche Städte sind RuhrFutur beigetreten?", k=5)
     assert 0 < len(hits) <= 5
     scores = [h.score for h in hits]
@@ -85,7 +81,7 @@ def test_every_dev_question_has_its_evidence_in_the_top_three(retriever):
 
 def test_newer_release_wins_when_it_answers_equally_well(embedder, tmp_path):
     from assistant.datatypes import Document, DocumentMeta
-    from assistant.indexing import build_knowledge_base
+    from assistant.building import build_knowledge_base
     from assistant.settings import Settings
 
     text = "Das Bildungsbüro bietet eine Sprechstunde für Eltern an, jeden Dienstag von 9 bis 12 Uhr."

@@ -8,13 +8,8 @@ from assistant.answering import NOT_FOUND, NOT_FOUND_EN
 from assistant.datatypes import Answer
 from assistant.session import (EMPTY_QUESTION, MAX_QUESTION_CHARS, Assistant, ChatSession, Turn, clean_question,
                                contextual_query, is_follow_up)
-from assistant.ui import answer_markdown, escape_markdown
+from assistant.render import answer_markdown, escape_markdown
 from conftest import check_citations
-
-
-@pytest.fixture(scope="module")
-def assistant(seed_kb, seed_settings, embedder):
-    return Assistant(seed_settings, seed_kb, embedder)
 
 
 @pytest.mark.parametrize("question, expected", [
@@ -55,13 +50,13 @@ def test_a_question_naming_a_new_subject_drops_the_old_one():
         assert contextual_query(question, [earlier]) == question
 
 
-def test_follow_up_in_a_chat_session(assistant):
+def test_a_follow_up_in_a_chat_session_takes_the_person_of_the_previous_answer(assistant):
     session = ChatSession(assistant)
     first = session.ask("Wer ist Ansprechpartnerin für Digitalisierung?")
     assert "Schröder" in first.text
     second = session.ask("Und wie lautet ihre E-Mail-Adresse?")
     assert second.answered and "schroeder@talentmetropoleruhr.de" in second.text
-    assert "kreuzinger" not in second.text
+    assert "kreuzinger" not in second.text and [turn.answer for turn in session.turns] == [first, second]
     session.reset()
     assert session.turns == []
 

@@ -1,13 +1,9 @@
 """The soak benchmark's checks (benchmarks/soak.py): they must catch a source from the wrong version."""
 
-import sys
-
 from assistant.datatypes import Chunk, Citation, DocumentMeta
-from assistant.settings import PROJECT_DIR
-from assistant.ui import source_html
+from assistant.render import source_html
 
-sys.path.insert(0, str(PROJECT_DIR / "benchmarks"))
-import soak  # noqa: E402
+import soak  # benchmarks/soak.py (conftest puts benchmarks/ on the path)
 
 
 def test_sources_are_read_back_exactly_as_the_panel_shows_them():

@@ -1,18 +1,19 @@
-"""Rendering of answers and sources (the browser test checks the same in a real page)."""
+"""The chat page: rendering of answers and sources (the browser test checks the same in a real
+page), feedback, and what the served app keeps per visitor."""
 
 import html
 import json
 import re
-import socket
 
 import pytest
 from gradio_client import Client
 
 from assistant.datatypes import Answer, Chunk, Citation, DocumentMeta
-from assistant.server import serve
-from assistant.ui import (FeedbackLog, RecentSessions, answer_markdown, documents_html, escape_markdown, kept_turn,
-                          source_html)
-from conftest import session_components
+from assistant.feedback import FeedbackLog
+from assistant.gradio_fixes import EVENT_RECORDS, RecentSessions
+from assistant.render import answer_markdown, documents_html, escape_markdown, feedback_html, source_html
+from assistant.ui import kept_turn
+from conftest import serving, session_components
 
 HOSTILE = '<img src=x onerror=alert(1)> ![x](http://example.invalid/x.png) <script>alert(2)</script> **fett**'
 
@@ -55,7 +56,7 @@ def test_source_html_escapes_and_marks_the_quoted_sentence():
 
 def test_documents_html_lists_documents_with_dates(seed_kb):
     rendered = documents_html(seed_kb)
-    assert rendered.count("<tr>") == 1 + len(seed_kb.manifest["documents"])
+    assert rendered.count("<tr>") == 1 + len(seed_kb.manifest.documents)
     assert "21.04.2023" in rendered
 
 
@@ -66,6 +67,10 @@ def test_feedback_log_keeps_a_question_with_a_lone_surrogate(tmp_path):
     entries = [json.loads(line) for line in (tmp_path / "feedback.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [e["question"] for e in entries] == ["Wer ist zuständig?\ud800", "Zweite Frage"]
     assert [e["rating"] for e in entries] == ["down", "up"]
+    assert log.recent(1) == entries[1:] and FeedbackLog(tmp_path / "keine.jsonl").recent() == []
+    shown = feedback_html(log.recent())
+    assert shown.index("Zweite Frage") < shown.index("Wer ist zuständig?") and "👍 gut" in shown
+    assert feedback_html([]) == "<p>Noch keine Rückmeldungen.</p>"
 
 
 def test_a_rated_message_maps_to_its_kept_turn():
@@ -78,12 +83,10 @@ def test_a_rated_message_maps_to_its_kept_turn():
 @pytest.fixture(scope="module")
 def served(seed_kb, seed_settings, embedder, tmp_path_factory):
     """The app as ``serve`` starts it, keeping at most two visitor sessions."""
-    settings = seed_settings.replace(feedback_file=tmp_path_factory.mktemp("ui") / "feedback.jsonl", max_sessions=2)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = serve(settings, seed_kb, port=port, block=False)
-    yield app, f"http://127.0.0.1:{port}/"
+    settings = seed_settings.replace(app={"feedback_file": tmp_path_factory.mktemp("ui") / "feedback.jsonl",
+                                          "max_sessions": 2})
+    app, url = serving(settings, seed_kb)
+    yield app, url
     app.close()
 
 
@@ -111,17 +114,11 @@ def test_the_app_keeps_at_most_max_sessions_and_drops_the_least_recently_used(se
     assert list(app.state_holder.session_data) == [first.session_hash, third.session_hash]
 
 
-def test_the_session_whose_answers_are_being_read_keeps_its_message_queue(served):
-    app, url = served
-    queues = app._queue.pending_messages_per_session
-    assert isinstance(queues, RecentSessions)
-    forgotten = []
-    recent = RecentSessions(2, forgotten.append)
-    recent["long conversation"] = "its queue"
-    recent["visitor 1"] = "q1"
-    assert recent.get("long conversation") == "its queue"  # the open answer stream reads it
-    recent["visitor 2"] = "q2"
-    assert list(recent) == ["long conversation", "visitor 2"] and forgotten == ["visitor 1"]
+def test_the_served_queue_keeps_recently_used_sessions_and_few_event_records(served):
+    app, _ = served
+    assert isinstance(app._queue.pending_messages_per_session, RecentSessions)
+    assert app._queue.ANALYTICS_MAX_EVENTS == EVENT_RECORDS < 10_000
+    assert app.state_session_capacity == 2
 
 
 def test_finished_sessions_leave_nothing_behind_once_their_queue_is_dropped(served):

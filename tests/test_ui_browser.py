@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
-import time
 
 import pytest
 
-from conftest import SEED_CORPUS, open_page, start_app
-from assistant.settings import PROJECT_DIR
+from assistant.library import Library
+from assistant.settings import Settings
+from conftest import PROJECT_DIR, SEED_CORPUS, answered, ask_in_page, indexed, open_page, serving, wait_for
+from test_library import write_release
 
 pytestmark = pytest.mark.browser
 
@@ -20,11 +19,9 @@ pytestmark = pytest.mark.browser
 def app_url(seed_kb, seed_settings, tmp_path_factory):
     """The real app over the prebuilt seed index, without an admin password."""
     feedback = tmp_path_factory.mktemp("feedback") / "feedback.jsonl"
-    process, url = start_app(SEED_CORPUS, seed_settings.index_dir, ASSISTANT_FEEDBACK_FILE=str(feedback),
-                             ASSISTANT_ADMIN_PASSWORD="")
+    app, url = serving(seed_settings.replace(app={"feedback_file": feedback}), seed_kb)
     yield url, feedback
-    process.terminate()
-    process.wait(timeout=20)
+    app.close()
 
 
 def test_example_question_is_answered_with_its_source(browser, app_url):
@@ -34,8 +31,8 @@ def test_example_question_is_answered_with_its_source(browser, app_url):
     page.wait_for_function("document.querySelector('#frage textarea').value.includes('Potenzialförderung')",
                            timeout=10_000)
     page.locator("#frage textarea").press("Enter")
+    answered(page, "Kreuzinger")
     answer = page.locator("#chat .message-row").last
-    answer.get_by_text("Kreuzinger").first.wait_for(timeout=60_000)  # the first answer includes warm-up
     assert "Bernd Kreuzinger" in answer.inner_text()
     sources = page.locator("#quellen")
     assert "Bernd Kreuzinger: kreuzinger@talentmetropoleruhr.de" in sources.inner_text()
@@ -67,14 +64,8 @@ def test_question_and_document_markup_are_shown_as_text(browser, app_url):
 def test_follow_up_and_new_conversation(browser, app_url):
     url, _ = app_url
     page, _ = open_page(browser, url)
-    box = page.locator("#frage textarea")
-    box.fill("Wer ist Ansprechpartnerin für Digitalisierung?")
-    box.press("Enter")
-    page.locator("#chat").get_by_text("Schröder").first.wait_for(timeout=30_000)
-    box.fill("Und wie lautet ihre E-Mail-Adresse?")
-    box.press("Enter")
-    page.wait_for_function("document.querySelectorAll('#chat .message-row').length >= 4", timeout=30_000)
-    page.locator("#chat .message-row").last.get_by_text("schroeder@talentmetropoleruhr.de").first.wait_for(timeout=30_000)
+    ask_in_page(page, "Wer ist Ansprechpartnerin für Digitalisierung?", "Schröder")
+    ask_in_page(page, "Und wie lautet ihre E-Mail-Adresse?", "schroeder@talentmetropoleruhr.de", turn=2)
     page.locator("#neues-gespraech").click()
     page.wait_for_function("document.querySelectorAll('#chat .message-row').length == 0", timeout=10_000)
 
@@ -82,14 +73,10 @@ def test_follow_up_and_new_conversation(browser, app_url):
 def test_feedback_is_stored_with_question_and_citations(browser, app_url):
     url, feedback = app_url
     page, _ = open_page(browser, url)
-    box = page.locator("#frage textarea")
-    box.fill("Wann wurde die Bildungsinitiative RuhrFutur gegründet?")
-    box.press("Enter")
-    page.locator("#chat").get_by_text("2013").first.wait_for(timeout=30_000)
+    ask_in_page(page, "Wann wurde die Bildungsinitiative RuhrFutur gegründet?", "2013")
     page.locator("#chat button[aria-label='Gefällt mir']").last.click()
-    deadline = time.time() + 10
-    while time.time() < deadline and not feedback.exists():
-        time.sleep(0.2)
+    wait_for(lambda: feedback.exists() and feedback.read_text(encoding="utf-8").endswith("\n"), timeout=10,
+             what="the feedback entry")
     entry = json.loads(feedback.read_text(encoding="utf-8").splitlines()[-1])
     assert entry["rating"] == "up" and "RuhrFutur" in entry["question"] and "2013" in entry["answer"]
     assert entry["citations"] and entry["citations"][0]["text"]
@@ -105,26 +92,23 @@ def test_phone_width_layout_stacks_without_horizontal_scrolling(browser, app_url
 ADMIN_PASSWORD = "richtig-geheim-42"
 
 
-@pytest.fixture
-def admin_app(tmp_path):
-    corpus = tmp_path / "corpus"
+@pytest.fixture(scope="module")
+def admin_app(tmp_path_factory, embedder):
+    """The real app with an admin password over two seed documents of its own."""
+    folder = tmp_path_factory.mktemp("admin-app")
+    corpus = folder / "corpus"
     corpus.mkdir()
     for name in ("ruhrfutur-pressemitteilung-fuenf-weitere-staedte-2023.txt", "ruhrfutur-kreis-unna-tritt-bei.txt"):
         shutil.copy(SEED_CORPUS / name, corpus / name)
-    index = tmp_path / "index"
-    built = subprocess.run([sys.executable, "-m", "assistant", "build", "--corpus", str(corpus), "--index", str(index)],
-                           cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
-    assert built.returncode == 0, built.stderr
-    process, url = start_app(corpus, index, ASSISTANT_ADMIN_PASSWORD=ADMIN_PASSWORD,
-                             ASSISTANT_FEEDBACK_FILE=str(tmp_path / "feedback.jsonl"))
+    settings = Settings().replace(corpus_dir=corpus, index_dir=folder / "index", admin={"password": ADMIN_PASSWORD},
+                                  app={"feedback_file": folder / "feedback.jsonl"})
+    indexed(settings, embedder)
+    app, url = serving(settings, Library(settings).load())
     yield url, corpus
-    process.terminate()
-    process.wait(timeout=20)
+    app.close()
 
 
 def test_admin_uploads_a_release_updates_and_the_chat_answers_from_it(browser, admin_app, tmp_path):
-    from test_updating import write_release
-
     url, corpus = admin_app
     page, foreign = open_page(browser, url)
     page.get_by_role("tab", name="Verwaltung").click()
@@ -139,7 +123,7 @@ def test_admin_uploads_a_release_updates_and_the_chat_answers_from_it(browser, a
     release = tmp_path / "Pressemitteilung Bottrop.pdf"
     write_release(release)
     page.locator("#admin-datei input[type=file]").set_input_files(str(release))
-    page.wait_for_timeout(1500)  # the upload finishes before the file can be added
+    page.locator("#admin-datei").get_by_text("Pressemitteilung Bottrop.pdf").first.wait_for(timeout=20_000)  # uploaded
     page.locator("#admin-hinzufuegen").click()
     page.wait_for_function("document.querySelector('#admin-bericht textarea').value.includes('hinzugefügt')",
                            timeout=20_000)
@@ -150,33 +134,24 @@ def test_admin_uploads_a_release_updates_and_the_chat_answers_from_it(browser, a
     assert "Pressemitteilung-Bottrop.pdf" in page.locator("#admin-dokumente").inner_text()
 
     page.get_by_role("tab", name="Fragen").click()
-    box = page.locator("#frage textarea")
-    box.fill("Wann ist die Sprechstunde des Bildungsbüros Bottrop?")
-    box.press("Enter")
-    page.locator("#chat .message-row").last.get_by_text("Dienstag").first.wait_for(timeout=60_000)
+    ask_in_page(page, "Wann ist die Sprechstunde des Bildungsbüros Bottrop?", "Dienstag")
     assert "Sprechstunde" in page.locator("#quellen").inner_text()
     assert foreign == []
 
 
-def test_markup_inside_a_document_is_shown_as_text(browser, tmp_path):
+def test_markup_inside_a_document_is_shown_as_text(browser, tmp_path, embedder):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "anmeldung.txt").write_text(
         "Hinweise zur Anmeldung\n\nDie Anmeldung zum Ferienprogramm erfolgt im Bürgerbüro Essen am Kennedyplatz. "
         '<img src=x onerror="window.pwned=1"> ![x](http://example.invalid/x.png) <script>window.pwned=2</script>\n',
         encoding="utf-8")
-    index = tmp_path / "index"
-    built = subprocess.run([sys.executable, "-m", "assistant", "build", "--corpus", str(corpus), "--index", str(index)],
-                           cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
-    assert built.returncode == 0, built.stderr
-    process, url = start_app(corpus, index, ASSISTANT_ADMIN_PASSWORD="",
-                             ASSISTANT_FEEDBACK_FILE=str(tmp_path / "feedback.jsonl"))
+    settings = indexed(Settings().replace(corpus_dir=corpus, index_dir=tmp_path / "index",
+                                          app={"feedback_file": tmp_path / "feedback.jsonl"}), embedder)
+    app, url = serving(settings, Library(settings).load())
     try:
         page, foreign = open_page(browser, url)
-        box = page.locator("#frage textarea")
-        box.fill("Wo erfolgt die Anmeldung zum Ferienprogramm?")
-        box.press("Enter")
-        page.locator("#chat .message-row").last.get_by_text("Bürgerbüro").first.wait_for(timeout=60_000)
+        ask_in_page(page, "Wo erfolgt die Anmeldung zum Ferienprogramm?", "Bürgerbüro")
         shown = page.locator("#chat").inner_text() + page.locator("#quellen").inner_text()
         assert '<img src=x onerror="window.pwned=1">' in shown
         assert "![x](http://example.invalid/x.png)" in shown and "<script>" in shown
@@ -184,5 +159,4 @@ def test_markup_inside_a_document_is_shown_as_text(browser, tmp_path):
         assert page.evaluate("window.pwned === undefined")
         assert not any("example.invalid" in u for u in foreign) and foreign == []
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        app.close()

@@ -39,13 +39,3 @@ def test_large_collections_switch_to_ivf_with_high_recall():
 
 def test_ivf_lists_grow_with_the_square_root_of_the_size():
     assert [VectorIndex.ivf_lists(n) for n in (10_000, 100_000, 1_000_000)] == [256, 512, 2048]
-
-
-def test_save_and_load_round_trip(tmp_path):
-    vectors = clustered_vectors(2000, seed=4)
-    for exact_max in (10_000, 100):  # flat and IVF
-        index = VectorIndex.build(vectors, exact_search_max=exact_max)
-        index.save(tmp_path / "v.faiss")
-        loaded = VectorIndex.load(tmp_path / "v.faiss")
-        assert loaded.describe() == index.describe()
-        assert loaded.search(vectors[9], 3) == index.search(vectors[9], 3)

@@ -12,9 +12,9 @@ import threading
 
 import pytest
 
-from assistant import indexing
-from assistant.loading import load_corpus
-from conftest import SEED_CORPUS, free_port, start_app
+from assistant.library import Library
+from assistant.settings import Settings
+from conftest import SEED_CORPUS, indexed, serving
 from test_accessibility import violations
 
 pytestmark = pytest.mark.browser
@@ -31,7 +31,7 @@ def sites(tmp_path_factory):
     for _ in range(2):
         handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
         handler.log_message = lambda *args: None
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         urls.append(f"http://127.0.0.1:{server.server_address[1]}")
@@ -58,14 +58,13 @@ def app_for_sites(sites, embedder, tmp_path_factory):
         "Hinweise zur Anmeldung\n\nDie Anmeldung zum Ferienprogramm erfolgt im Bürgerbüro Essen am Kennedyplatz. "
         f"{HOSTILE}\n", encoding="utf-8")
     index = tmp_path_factory.mktemp("widget-index")
-    settings = indexing.Settings().replace(corpus_dir=corpus, index_dir=index)
-    indexing.save(indexing.build_knowledge_base(load_corpus(corpus).documents, embedder, settings), index)
-    process, url = start_app(corpus, index, ASSISTANT_API_ORIGINS=listed, ASSISTANT_ADMIN_PASSWORD="",
-                             ASSISTANT_FEEDBACK_FILE=str(index / "feedback.jsonl"))
+    settings = indexed(Settings().replace(corpus_dir=corpus, index_dir=index,
+                                          app={"api_origins": (listed,), "feedback_file": index / "feedback.jsonl"}),
+                       embedder)
+    app, url = serving(settings, Library(settings).load())
     page(url)
     yield url
-    process.terminate()
-    process.wait(timeout=20)
+    app.close()
 
 
 def open_site(browser, url: str):
