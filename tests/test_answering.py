@@ -15,7 +15,7 @@ from assistant.datatypes import Document, DocumentMeta, Hit
 from assistant.evaluation import load_qa
 from assistant.features import gather_candidates
 from assistant.questions import classify
-from assistant.session import Assistant, ChatSession
+from assistant.session import Assistant
 from conftest import BENCHMARKS, PROJECT_DIR, check_citations
 
 def test_contact_question_names_person_and_contact_with_citation(assistant):
