@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import functools
 import time
 from collections import Counter, defaultdict
 
@@ -34,7 +33,7 @@ import numpy as np
 import psutil
 import psycopg
 import psycopg.sql
-from common import CACHE, SHARED, questions, summary, table, write_result
+from common import CACHE, SHARED, StageClock, questions, summary, table, write_result
 
 from assistant import evaluation, pgserver
 from assistant.building import assemble
@@ -47,21 +46,6 @@ from assistant.session import Assistant, LiveAssistant
 from assistant.settings import Settings
 
 STAGES = ("embed", "database")
-
-
-def timed(owner: object, attribute: str, stage: str, spent: dict[str, float]) -> None:
-    """Add the milliseconds every call of ``owner.attribute`` takes to ``spent[stage]``."""
-    original = getattr(owner, attribute)
-
-    @functools.wraps(original)
-    def wrapper(*args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            spent[stage] += 1000 * (time.perf_counter() - started)
-
-    setattr(owner, attribute, wrapper)
 
 
 def server_cpu(database_url: str) -> float:
@@ -90,13 +74,13 @@ def warm_ask(settings: Settings, database_url: str, count: int) -> tuple[dict, s
         library.export(in_database)
     memory = LiveAssistant(Assistant(settings, kb, embedder), library)
     database = LiveAssistant(Assistant(in_database.settings, in_database.load(), embedder), in_database)
-    spent: dict[str, float] = defaultdict(float)
-    timed(embedder, "embed_queries", "embed", spent)
+    clock = StageClock()
+    clock.wrap(embedder, "embed_queries", "embed")
     index = database.get().kb
     for method in ("lexical_search", "nearest_chunks", "chunk_similarities", "unit_similarities",
                    "document_positions"):
-        timed(index, method, "database", spent)
-    timed(in_database, "current_name", "database", spent)
+        clock.wrap(index, method, "database")
+    clock.wrap(in_database, "current_name", "database")
     asked = questions(count + 10)
     for question in asked[count:]:  # warm-up: allocator, connections, caches of the version
         memory.get().ask(question)
@@ -106,11 +90,12 @@ def warm_ask(settings: Settings, database_url: str, count: int) -> tuple[dict, s
     database_cpu = 0.0
     for question in asked[:count]:
         for name, live in (("memory", memory), ("postgres", database)):
-            spent.clear()
+            clock.take()
             own = time.process_time()
             started = time.perf_counter()
             live.get().ask(question)
             total = 1000 * (time.perf_counter() - started)
+            spent = clock.take()
             if name == "postgres":
                 database_cpu += time.process_time() - own
             for stage in STAGES:
