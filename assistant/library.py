@@ -152,7 +152,8 @@ class Library:
         there, without embedding anything again (``index export --to postgres``); its name."""
         index = self.load()
         if not isinstance(index, KnowledgeBase):
-            raise SettingsError(f"{self.where()}: exportiert wird nur ein Index vom Datenträger (index_backend 'memory')")
+            raise SettingsError(f"{self.where()}: exportiert wird nur ein Index vom Datenträger "
+                                "(index_backend 'memory')")
         with target.store.exclusive():
             return target.store.save(index, name=index.version)
 

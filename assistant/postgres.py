@@ -1,6 +1,6 @@
 """The index in PostgreSQL with pgvector: one database that every app replica reads.
 
-Layout. ``assistant.versions`` lists the index versions (name, schema, manifest) and
+Layout. ``assistant.versions`` lists the index versions (name, schema, table layout, manifest) and
 ``assistant.serving`` (one row) names the version that answers questions. Each version is a
 schema of its own, written whole in one transaction and never changed afterwards:
 
@@ -41,7 +41,6 @@ set to four times the candidates, since a search returns at most that many rows.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
 import secrets
@@ -67,8 +66,6 @@ from .lexical import LexicalHits, idf
 from .manifest import IndexSettings, Manifest
 from .settings import Settings
 from .store import VersionInfo, new_version_name
-
-log = logging.getLogger(__name__)
 
 LAYOUT = 1  # the tables of a version as written here; a version of another layout is not read
 HNSW = {"m": 16, "ef_construction": 64}  # pgvector's defaults
@@ -208,13 +205,15 @@ class PostgresStore:
             row = connection.execute("SELECT v.name, v.schema, v.layout, v.manifest FROM assistant.serving s "
                                      "JOIN assistant.versions v ON v.name = s.version").fetchone()
         if row is None:
-            raise IndexMissing(f"{self.where()}: noch kein Index; bitte `python -m assistant build` ausführen, oder "
-                               "`python -m assistant index export --to postgres` bringt den Index vom Datenträger dorthin")
+            raise IndexMissing(f"{self.where()}: noch kein Index; bitte `python -m assistant build` ausführen, "
+                               "oder `python -m assistant index export --to postgres` bringt den Index vom "
+                               "Datenträger dorthin")
         name, schema, layout, data = row
         try:
             manifest = Manifest.from_dict(data)
         except (KeyError, TypeError, ValueError) as error:
-            raise IndexCorrupt(f"{self.where(name)}: Manifest unvollständig ({type(error).__name__}: {error})") from None
+            raise IndexCorrupt(f"{self.where(name)}: Manifest unvollständig "
+                               f"({type(error).__name__}: {error})") from None
         differences = manifest.settings.differences(wanted)
         if layout != LAYOUT:
             differences.append(f"Tabellen im Aufbau {layout!r}, dieses Programm liest {LAYOUT}")
