@@ -19,7 +19,7 @@ from .datatypes import Chunk, Document
 from .embedding import Embedder
 from .exceptions import IndexProblem
 from .index import Index
-from .knowledge import KnowledgeBase, retrieval_text, unit_retrieval_texts
+from .knowledge import KnowledgeBase, embedded_texts, retrieval_text
 from .lexical import LexicalIndex
 from .manifest import Counts, DocumentRecord, IndexSettings, Manifest
 from .settings import Settings
@@ -35,9 +35,7 @@ def build_knowledge_base(documents: Sequence[Document], embedder: Embedder, sett
         raise IndexProblem("keine Dokumente zu indexieren: der Korpus ist leer, oder keine Datei war lesbar")
     chunks = [chunk for document in documents for chunk in chunk_document(document, settings.chunking.size,
                                                                            settings.chunking.overlap)]
-    texts = [retrieval_text(chunk) for chunk in chunks]
-    if settings.chunking.unit_vectors:
-        texts += [text for chunk in chunks for text in unit_retrieval_texts(chunk)]
+    texts = embedded_texts(chunks, settings.chunking.unit_vectors)
     known = previous.vectors_by_text() if previous is not None else {}
     vectors, embedded = embed_unique(embedder, texts, progress, known)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     command(versions, "list", cmd_index_list, common, "die aufbewahrten Versionen zeigen (* = aktiv)")
     rollback = command(versions, "rollback", cmd_index_rollback, common, "eine frühere Version wieder einschalten")
     rollback.add_argument("version", nargs="?", help="Name der Version (Standard: die vor der aktiven)")
+    export = command(versions, "export", cmd_index_export, common, "den Index in ein anderes Backend kopieren",
+                     "Kopiert die aktive Version des Index-Ordners in die PostgreSQL-Datenbank von database_url "
+                     "(unter ihrem Namen, dort aktiv), ohne etwas neu einzubetten.")
+    export.add_argument("--to", choices=["postgres"], required=True, help="wohin kopiert wird")
+    export.add_argument("--database-url", help="PostgreSQL-URL (Standard: die Einstellung database_url)")
 
     search = command(commands, "search", cmd_search, asked, "Passagen zu Fragen suchen",
                      'Fragen als Argumente, oder JSON-Zeilen auf der Standardeingabe: {"id": ..., "question": ...} '
@@ -179,7 +184,7 @@ def cmd_update(args: argparse.Namespace, library: Library) -> int:
 def cmd_index_list(args: argparse.Namespace, library: Library) -> int:
     versions = library.versions()
     if not versions:
-        print(f"{library.settings.index_dir}: noch keine Index-Versionen")
+        print(f"{library.where()}: noch keine Index-Versionen")
     for version in versions:
         print(f"{'*' if version.serving else ' '} {version.name}  {version.created}  "
               f"{version.documents} Dokumente, {version.chunks} Abschnitte")
@@ -188,6 +193,19 @@ def cmd_index_list(args: argparse.Namespace, library: Library) -> int:
 
 def cmd_index_rollback(args: argparse.Namespace, library: Library) -> int:
     print(f"Aktive Version: {library.rollback(args.version)}")
+    return 0
+
+
+def cmd_index_export(args: argparse.Namespace, library: Library) -> int:
+    source = Library(library.settings.replace(index_backend="memory"))
+    target = Library(library.settings.replace(index_backend=args.to, database_url=args.database_url))
+    try:
+        name = source.export(target)
+        exported = next(version for version in target.versions() if version.name == name)
+        print(f"Exportiert (ohne neu einzubetten): {exported.documents} Dokumente, {exported.chunks} Abschnitte "
+              f"aus {source.where(name)} -> {target.where(name)}, dort aktiv")
+    finally:
+        target.close()
     return 0
 
 
@@ -272,12 +290,12 @@ def cmd_serve(args: argparse.Namespace, library: Library) -> int:
 def cmd_eval_qa(args: argparse.Namespace, library: Library) -> int:
     cases = evaluation.load_qa(args.questions)
     if args.corpus is None:
-        assistant = open_assistant(library)
-    else:  # a throwaway index of the given corpus file or folder
+        rows, totals = evaluation.score_qa(open_assistant(library), cases)
+    else:  # a throwaway index of the given corpus file or folder, searched as the backend searches
         embedder = embedder_for(library.settings)
-        index = library.index_in_memory(corpus_documents(library), embedder, progress=sys.stderr.isatty())
-        assistant = Assistant(library.settings, index, embedder)
-    rows, totals = evaluation.score_qa(assistant, cases)
+        kb = library.index_in_memory(corpus_documents(library), embedder, progress=sys.stderr.isatty())
+        with library.searchable(kb) as index:
+            rows, totals = evaluation.score_qa(Assistant(library.settings, index, embedder), cases)
     if args.json:
         print(json.dumps({"questions": str(args.questions), "totals": totals, "results": rows},
                          ensure_ascii=False, indent=1))
@@ -303,16 +321,19 @@ def cmd_eval_beir(args: argparse.Namespace, library: Library) -> int:
     started = time.perf_counter()
     kb = library.index_in_memory(evaluation.beir_documents(data), embedder, progress=sys.stderr.isatty())
     build_seconds = time.perf_counter() - started
-    retriever = Retriever(kb, embedder, settings)
-    reports = [evaluation.score_retrieval(retriever, data, method) for method in methods]
-    answer_hit = None if args.no_answers else evaluation.answer_hit_rate(Assistant(settings, kb, embedder), data)
+    with library.searchable(kb) as index:
+        retriever = Retriever(index, embedder, settings)
+        reports = [evaluation.score_retrieval(retriever, data, method) for method in methods]
+        answer_hit = (None if args.no_answers
+                      else evaluation.answer_hit_rate(Assistant(settings, index, embedder), data))
     if args.json:
         print(json.dumps({"data": str(args.data), "embedding_model": embedder.model_id,
                           "chunks": len(kb.chunks), "build_seconds": round(build_seconds, 1),
+                          "index_backend": settings.index_backend,
                           "methods": {r.method: r.metrics for r in reports}, "answer_hit": answer_hit}, indent=1))
     else:
         print(f"{args.data}: {len(data.queries)} questions, {kb.manifest.counts.documents} documents, "
-              f"{len(kb.chunks)} chunks (index built in {build_seconds:.1f} s)\n")
+              f"{len(kb.chunks)} chunks (index built in {build_seconds:.1f} s; backend {settings.index_backend})\n")
         print(evaluation.format_table([{"method": r.method, **r.metrics} for r in reports],
                                       ["method", "recall@1", "recall@5", "recall@10", "mrr@10", "ms_per_query"]))
         if answer_hit is not None:

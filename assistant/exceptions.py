@@ -13,6 +13,7 @@ what to do.
     │   ├── IndexMismatch      made with other settings, another model or another format
     │   ├── IndexCorrupt       files truncated, altered or missing
     │   ├── IndexBusy          another build or update of the same index is running
+    │   ├── DatabaseError      the index's database cannot be reached or refused a statement
     │   └── QualityCheckFailed the new version answers the check questions worse
     ├── AnswerModelError       the answer model file is missing, unreadable or for other features
     ├── LanguageModelError     the optional language model failed or timed out
@@ -60,6 +61,11 @@ class IndexCorrupt(IndexProblem):
 
 class IndexBusy(IndexProblem):
     """Another build or update of the same index is running."""
+
+
+class DatabaseError(IndexProblem):
+    """The database of the index (``index_backend = "postgres"``) cannot be reached, or refused a
+    statement; the message names the database, never its password."""
 
 
 class QualityCheckFailed(IndexProblem):

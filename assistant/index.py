@@ -8,12 +8,13 @@ Positions are a chunk's place in ``chunks``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 import numpy as np
 
 from .datatypes import Chunk, DocumentMeta
+from .lexical import LexicalHits
 from .manifest import Manifest
 
 
@@ -31,8 +32,11 @@ class Index(Protocol):
 
     # -- retrieval ------------------------------------------------------------------------------
 
-    def lexical_scores(self, query: str) -> np.ndarray:
-        """BM25 score per chunk position (zero where no term matches)."""
+    def lexical_search(self, query: str, n: int, allowed: np.ndarray | None = None,
+                       also: Sequence[int] = ()) -> LexicalHits:
+        """The ``n`` best chunk positions by BM25 (of the ``allowed`` ones), best first, and the BM25
+        scores of those and of the positions ``also`` names (zero where no term matches). Not a
+        score for every chunk: an index in a database sends a question's candidates only."""
         ...
 
     def nearest_chunks(self, query_vector: np.ndarray, n: int,
@@ -42,6 +46,10 @@ class Index(Protocol):
 
     def chunk_similarities(self, positions: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
         """The question's similarity to each of the given chunks."""
+        ...
+
+    def document_positions(self, documents: Collection[str]) -> np.ndarray:
+        """The positions of the chunks of the given documents."""
         ...
 
     # -- answering ------------------------------------------------------------------------------

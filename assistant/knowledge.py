@@ -8,13 +8,13 @@ made by ``building.py`` and kept on disk by ``store.py``; it neither reads nor w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .datatypes import Chunk, DocumentMeta
-from .lexical import LexicalIndex
+from .lexical import LexicalHits, LexicalIndex, top_k
 from .manifest import Manifest
 from .vectors import VectorIndex
 
@@ -77,9 +77,17 @@ class KnowledgeBase:
         """The idf weight of each term in this index (a term no passage contains gets the highest)."""
         return self.lexical.idf(list(terms)) if len(terms) else np.zeros(0)
 
-    def lexical_scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk for ``query``."""
-        return self.lexical.scores(query)
+    def lexical_search(self, query: str, n: int, allowed: np.ndarray | None = None,
+                       also: Sequence[int] = ()) -> LexicalHits:
+        """The ``n`` best chunks for ``query`` by BM25 (of the ``allowed`` ones), and the scores of
+        the chunks ``also`` names besides."""
+        scores = self.lexical.scores(query)
+        mask = None
+        if allowed is not None:
+            mask = np.zeros(len(self.chunks), dtype=bool)
+            mask[allowed] = True
+        best = top_k(scores, n, mask)
+        return LexicalHits(best, {int(p): float(scores[p]) for p in [*(p for p, _ in best), *also]})
 
     def nearest_chunks(self, query_vector: np.ndarray, n: int,
                        allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
@@ -102,23 +110,29 @@ class KnowledgeBase:
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
         """Every embedded text (chunks with their title, then units) and its vector."""
-        texts = [retrieval_text(c) for c in self.chunks]
-        if len(self.vectors) > len(self.chunks):
-            texts += [text for chunk in self.chunks for text in unit_retrieval_texts(chunk)]
-        return dict(zip(texts, self.vectors))
+        return dict(zip(embedded_texts(self.chunks, len(self.vectors) > len(self.chunks)), self.vectors))
 
     def document_text(self, document: str) -> str:
         """The document's text, put together from its chunks (the gaps between chunks are blank)."""
-        length = self.manifest.documents[document].length
-        characters = [" "] * length
-        for chunk in self.chunks:
-            if chunk.document == document:
-                characters[chunk.start:chunk.end] = chunk.text
-        return "".join(characters)
+        return join_chunks(self.manifest.documents[document].length,
+                           [chunk for chunk in self.chunks if chunk.document == document])
+
+    def document_positions(self, documents: Collection[str]) -> np.ndarray:
+        """The positions of the chunks of the given documents."""
+        wanted = set(documents)
+        return np.array([i for i, chunk in enumerate(self.chunks) if chunk.document in wanted], dtype=np.int64)
 
     def documents(self) -> dict[str, DocumentMeta]:
         """Every indexed document's metadata, by document id."""
         return {doc_id: record.meta for doc_id, record in self.manifest.documents.items()}
+
+
+def join_chunks(length: int, chunks: Iterable[Chunk]) -> str:
+    """A document's text of ``length`` characters from its chunks (the gaps between chunks blank)."""
+    characters = [" "] * length
+    for chunk in chunks:
+        characters[chunk.start:chunk.end] = chunk.text
+    return "".join(characters)
 
 
 def retrieval_text(chunk: Chunk) -> str:
@@ -130,3 +144,12 @@ def unit_retrieval_texts(chunk: Chunk) -> list[str]:
     """What is embedded for each unit of a chunk: its context (a caption's lead), then the unit."""
     return [f"{unit.context} {chunk.unit_text(unit)}" if unit.context else chunk.unit_text(unit)
             for unit in chunk.units]
+
+
+def embedded_texts(chunks: Sequence[Chunk], units: bool) -> list[str]:
+    """The texts embedded for ``chunks``, in the order of their vectors: each chunk (with its
+    title), then, with ``units``, each unit of each chunk."""
+    texts = [retrieval_text(chunk) for chunk in chunks]
+    if units:
+        texts += [text for chunk in chunks for text in unit_retrieval_texts(chunk)]
+    return texts

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import bm25s
 import numpy as np
@@ -15,6 +16,17 @@ import numpy as np
 from .analysis import Analyzer
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class LexicalHits:
+    """BM25's answer to a question: the ``best`` chunks (position, score; best first, scores above
+    zero) and the score of each of those and of every other chunk asked about (zero where no term
+    of the question occurs)."""
+
+    best: list[tuple[int, float]]
+    scores: dict[int, float]
+
 
 class LexicalIndex:
     def __init__(self, bm25: bm25s.BM25, analyzer: Analyzer):
@@ -42,14 +54,18 @@ class LexicalIndex:
     def idf(self, terms: list[str]) -> np.ndarray:
         """Inverse document frequency of each term; a term no chunk contains gets the highest."""
         matrix = self.bm25.scores
-        n = self.size
         ids = [self.bm25.vocab_dict.get(t) for t in terms]
-        df = np.array([0 if i is None else matrix["indptr"][i + 1] - matrix["indptr"][i] for i in ids], dtype=np.float64)
-        return np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        return idf([0 if i is None else matrix["indptr"][i + 1] - matrix["indptr"][i] for i in ids], self.size)
 
     @property
     def size(self) -> int:
         return int(self.bm25.scores["num_docs"])
+
+
+def idf(document_frequencies: Sequence[int], documents: int) -> np.ndarray:
+    """BM25's (Lucene's) inverse document frequency, as bm25s computes it."""
+    df = np.asarray(document_frequencies, dtype=np.float64)
+    return np.log(1.0 + (documents - df + 0.5) / (df + 0.5))
 
 
 def top_k(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:

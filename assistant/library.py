@@ -4,8 +4,9 @@ The command line, the app (its admin tab and the live index it answers from) and
 call a ``Library``; none of them reads the corpus for an index, builds, saves or switches index
 versions itself. The library keeps the versions in a ``VersionStore`` chosen by the setting
 ``index_backend`` (``open_store``): "memory", the default, keeps them as folders under
-``index_dir`` (store.py) and searches them in this process (knowledge.py). A backend that keeps
-its versions in a database implements the same store methods and is added to ``open_store``.
+``index_dir`` (store.py) and searches them in this process (knowledge.py); "postgres" keeps them
+in the PostgreSQL database at ``database_url`` and searches them there (postgres.py), so that
+several app replicas serve one index.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import ContextManager
 
 from .building import build_knowledge_base
 from .datatypes import Document
@@ -29,10 +31,18 @@ from .updating import QualityCheck, UpdateReport, plan_update
 
 log = logging.getLogger(__name__)
 
+
 def open_store(settings: Settings) -> VersionStore:
     """The store the setting ``index_backend`` names (one of ``settings.BACKENDS``)."""
     if settings.index_backend == "memory":
         return IndexStore(settings.index_dir, settings.keep_versions)
+    if settings.index_backend == "postgres":
+        try:
+            from .postgres import PostgresStore  # psycopg and pgvector only where the database is used
+        except ImportError as error:
+            raise SettingsError(f"index_backend 'postgres' braucht psycopg und pgvector ({error}); bitte mit "
+                                "`pip install -e '.[postgres]'` installieren") from None
+        return PostgresStore(settings)
     raise SettingsError(f"index_backend: {settings.index_backend!r} ist unbekannt")
 
 
@@ -73,11 +83,13 @@ class Library:
         try:
             return self.load()
         except IndexMissing:
-            log.info("noch kein Index in %s: er wird gebaut", self.settings.index_dir)
+            log.info("noch kein Index in %s: er wird gebaut", self.store.where())
         except (IndexMismatch, IndexCorrupt) as error:
             log.warning("%s – er wird neu gebaut", error)
         found = documents() if documents is not None else self.corpus().documents
-        return self.build(embedder, found, progress).index
+        built = self.build(embedder, found, progress).index
+        # An index kept in a database is searched there, as every other replica searches it.
+        return built if self.settings.index_backend == "memory" else self.load()
 
     def build(self, embedder: Embedder, documents: Sequence[Document], progress: bool = False) -> BuildReport:
         """A new version of ``documents``, saved and served; one build or update at a time."""
@@ -130,6 +142,29 @@ class Library:
     def versions(self) -> list[VersionInfo]:
         """The kept versions, oldest first."""
         return self.store.versions()
+
+    def where(self, version: str = "") -> str:
+        """Where the versions (and ``version``) are kept, for messages: never a password."""
+        return self.store.where(version)
+
+    def export(self, target: Library) -> str:
+        """Copy the version being served into ``target``'s store, under its name and serving it
+        there, without embedding anything again (``index export --to postgres``); its name."""
+        index = self.load()
+        if not isinstance(index, KnowledgeBase):
+            raise SettingsError(f"{self.where()}: exportiert wird nur ein Index vom Datenträger "
+                                "(index_backend 'memory')")
+        with target.store.exclusive():
+            return target.store.save(index, name=index.version)
+
+    def searchable(self, kb: KnowledgeBase) -> ContextManager[Index]:
+        """``kb`` (built in memory for an evaluation) searched as this library's backend searches:
+        itself, or a copy in the database that no one else reads, dropped afterwards."""
+        return self.store.scratch(kb)
+
+    def close(self) -> None:
+        """Let go of what the store holds open (a database's connections)."""
+        self.store.close()
 
     def index_in_memory(self, documents: Sequence[Document], embedder: Embedder, previous: Index | None = None,
                         progress: bool = False) -> KnowledgeBase:

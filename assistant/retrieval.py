@@ -22,7 +22,6 @@ import numpy as np
 from .datatypes import Hit
 from .embedding import Embedder
 from .index import Index
-from .lexical import top_k
 from .questions import STRICT_KINDS, Question, classify, has_answer_type
 from .settings import Settings
 from .text import text_key
@@ -42,26 +41,22 @@ class Retriever:
         ``question`` is ``classify(query)`` where the caller has it already."""
         allowed = None
         if documents is not None:
-            wanted = set(documents)
-            allowed = np.array([i for i, chunk in enumerate(self.kb.chunks) if chunk.document in wanted], dtype=np.int64)
+            allowed = self.kb.document_positions(documents)
             if not len(allowed):
                 return []
         fusion = self.settings.retrieval.fusion
         n = max(self.settings.retrieval.candidates, k)
         lexical: list[tuple[int, float]] = []
         vector: list[tuple[int, float]] = []
-        bm25_scores = None
-        if fusion != "vector":
-            bm25_scores = self.kb.lexical_scores(query)
-            mask = None
-            if allowed is not None:
-                mask = np.zeros(len(self.kb.chunks), dtype=bool)
-                mask[allowed] = True
-            lexical = top_k(bm25_scores, n, mask)
+        bm25_scores: dict[int, float] = {}
         if fusion != "bm25":
             if query_vector is None:
                 query_vector = self.embedder.embed_queries([query])[0]
             vector = self.kb.nearest_chunks(query_vector, n, allowed)
+        if fusion != "vector":
+            # convex fusion needs the BM25 score of the vector candidates too
+            found = self.kb.lexical_search(query, n, allowed, [p for p, _ in vector] if fusion == "convex" else ())
+            lexical, bm25_scores = found.best, found.scores
 
         ranks: dict[int, dict[str, int]] = {}
         for method, results in (("bm25", lexical), ("vector", vector)):
@@ -79,12 +74,12 @@ class Retriever:
             scores = self._convex(question or classify(query), ranks, bm25_scores, query_vector)
         return self._best(scores, ranks, k)
 
-    def _convex(self, question: Question, ranks: dict[int, dict[str, int]], bm25_scores: np.ndarray,
+    def _convex(self, question: Question, ranks: dict[int, dict[str, int]], bm25_scores: dict[int, float],
                 query_vector: np.ndarray) -> dict[int, float]:
         if not ranks:
             return {}
         positions = np.fromiter(ranks, dtype=np.int64)
-        bm25 = bm25_scores[positions]
+        bm25 = np.array([bm25_scores.get(p, 0.0) for p in positions.tolist()], dtype=np.float32)
         cosine = self.kb.chunk_similarities(positions, np.asarray(query_vector, dtype=np.float32))
         proposed = cosine[[i for i, p in enumerate(positions) if "vector" in ranks[int(p)]]]
         best, last = (float(proposed.max()), float(proposed.min())) if len(proposed) else (1.0, 0.0)

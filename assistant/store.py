@@ -13,8 +13,8 @@ crash at any point leaves the previous version whole and serving. Every file has
 the manifest: ``load`` checks them all, and when the version ``CURRENT`` names is damaged the
 newest intact older version serves instead (with a warning; nothing is deleted or switched).
 
-``VersionStore`` is what the ``Library`` needs from any place that keeps versions; a backend that
-keeps them in a database implements the same methods.
+``VersionStore`` is what the ``Library`` needs from any place that keeps versions; the database
+backend (postgres.py) implements the same methods.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ import numpy as np
 
 from .analysis import Analyzer
 from .datatypes import Chunk, Unit
-from .exceptions import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing
+from .exceptions import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem
+from .index import Index
 from .knowledge import KnowledgeBase
 from .lexical import LexicalIndex
 from .manifest import FORMAT_VERSION, IndexSettings, Manifest
@@ -79,8 +80,9 @@ class VersionStore(Protocol):
         damaged, the newest intact older one, with ``warning`` set (IndexMissing, IndexCorrupt)."""
         ...
 
-    def save(self, kb: KnowledgeBase) -> str:
-        """Write ``kb`` as a new version, switch to it, prune old versions; its name."""
+    def save(self, kb: KnowledgeBase, name: str = "") -> str:
+        """Write ``kb`` as a new version, switch to it, prune old versions; its name (by default
+        the time now; ``name`` keeps a version's name when it moves from another store)."""
         ...
 
     def exclusive(self) -> ContextManager[None]:
@@ -97,6 +99,19 @@ class VersionStore(Protocol):
 
     def previous_name(self) -> str:
         """The version before the one being served, for rollback (IndexMissing)."""
+        ...
+
+    def scratch(self, kb: KnowledgeBase) -> ContextManager[Index]:
+        """``kb`` searched as this store searches its versions, but no version (an evaluation's
+        index); gone afterwards."""
+        ...
+
+    def where(self, name: str = "") -> str:
+        """Where the versions are kept (and version ``name``), for messages: never a password."""
+        ...
+
+    def close(self) -> None:
+        """Let go of what the store holds open (a database's connections)."""
         ...
 
 
@@ -160,10 +175,13 @@ class IndexStore:
             handle.flush()
             yield
 
-    def save(self, kb: KnowledgeBase) -> str:
-        """Write ``kb`` as a new version, verify it, switch ``CURRENT`` to it, prune old versions."""
+    def save(self, kb: KnowledgeBase, name: str = "") -> str:
+        """Write ``kb`` as a new version (named ``name``, by default the time now), verify it,
+        switch ``CURRENT`` to it, prune old versions."""
         self.versions_dir.mkdir(parents=True, exist_ok=True)
-        name = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        name = name or new_version_name()
+        if (self.versions_dir / name).exists():
+            raise IndexProblem(f"{self.versions_dir / name}: diese Version gibt es schon")
         staging = self.versions_dir / f".building-{name}"
         try:
             staging.mkdir()
@@ -197,6 +215,16 @@ class IndexStore:
         if current is None or current not in names or names.index(current) == 0:
             raise IndexMissing(f"{self.index_dir}: keine frühere Version, auf die zurückgeschaltet werden kann")
         return names[names.index(current) - 1]
+
+    def scratch(self, kb: KnowledgeBase) -> ContextManager[Index]:
+        """``kb`` itself: versions on disk are searched in memory."""
+        return contextlib.nullcontext(kb)
+
+    def where(self, name: str = "") -> str:
+        return str(self.versions_dir / name if name else self.index_dir)
+
+    def close(self) -> None:
+        """Nothing is held open between calls."""
 
     def prune(self) -> None:
         """Delete all but the newest ``keep`` versions (never the current one) and stale build folders."""
@@ -244,6 +272,11 @@ class IndexStore:
             raise IndexMismatch(f"{self.versions_dir / kb.version}: der Index wurde mit anderen Einstellungen gebaut "
                                 f"({'; '.join(differences)}); bitte mit `python -m assistant build` neu bauen")
         return kb
+
+
+def new_version_name() -> str:
+    """A name for a version written now; names sort by the time they were written."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
 def read_version(path: Path) -> KnowledgeBase:

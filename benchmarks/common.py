@@ -6,6 +6,7 @@ Every script prints a Markdown table and writes the same figures as JSON to
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -14,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -138,3 +140,27 @@ def ask_app(client, question: str) -> str:
     chat = output[1]  # outputs: question box, chat messages, sources, documents
     answered = chat and chat[-1]["role"] == "assistant" and str(chat[-1]["content"]).strip()
     return "" if answered else "no answer in the chat"
+
+
+class StageClock:
+    """Milliseconds spent per stage during the current question, by wrapping callables."""
+
+    def __init__(self) -> None:
+        self.current: dict[str, float] = defaultdict(float)
+
+    def wrap(self, owner: object, attribute: str, stage: str) -> None:
+        original = getattr(owner, attribute)
+
+        @functools.wraps(original)
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.current[stage] += 1000 * (time.perf_counter() - started)
+
+        setattr(owner, attribute, timed)
+
+    def take(self) -> dict[str, float]:
+        taken, self.current = dict(self.current), defaultdict(float)
+        return taken

@@ -12,12 +12,11 @@ what ``ask`` spends outside them (cleaning, classifying the question).
 from __future__ import annotations
 
 import argparse
-import functools
 import statistics
 import time
 from collections import defaultdict
 
-from common import questions, summary, table, write_result
+from common import StageClock, questions, summary, table, write_result
 
 from assistant import session
 from assistant.embedding import embedder_for
@@ -25,30 +24,6 @@ from assistant.library import Library
 from assistant.session import Assistant
 from assistant.settings import Settings
 from baseline import STAGES, TutorialPipeline
-
-
-class StageClock:
-    """Milliseconds spent per stage during the current question, by wrapping callables."""
-
-    def __init__(self) -> None:
-        self.current: dict[str, float] = defaultdict(float)
-
-    def wrap(self, owner: object, attribute: str, stage: str) -> None:
-        original = getattr(owner, attribute)
-
-        @functools.wraps(original)
-        def timed(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.current[stage] += 1000 * (time.perf_counter() - started)
-
-        setattr(owner, attribute, timed)
-
-    def take(self) -> dict[str, float]:
-        taken, self.current = dict(self.current), defaultdict(float)
-        return taken
 
 
 def instrumented(assistant: Assistant) -> StageClock:

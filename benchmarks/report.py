@@ -24,6 +24,8 @@ SECTIONS = [
     ("concurrency", "Concurrent sessions over loopback", "python benchmarks/concurrency.py"),
     ("app_latency", "One visitor through the app", "python benchmarks/app_latency.py"),
     ("soak", "Soak: questions during updates", "python benchmarks/soak.py"),
+    ("postgres_query", "The index in PostgreSQL: warm ask, storage and CPU per search",
+     "python benchmarks/postgres_query.py"),
 ]
 
 

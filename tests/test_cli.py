@@ -63,23 +63,6 @@ def test_a_bad_setting_is_an_error_naming_it(tmp_path, cli):
     assert result.code == 1 and "retrieval.fusion: 'raten'" in result.stderr
 
 
-@pytest.fixture(scope="module")
-def beir_data(tmp_path_factory):
-    data = tmp_path_factory.mktemp("beir")
-    corpus = [
-        {"_id": "d1", "title": "", "text": "Die Stiftung Mercator gründete 2013 die Bildungsinitiative RuhrFutur."},
-        {"_id": "d2", "title": "", "text": "Der Kongress ZukunftsBildung Ruhr hatte rund 600 Teilnehmende."},
-        {"_id": "d3", "title": "", "text": "Die Broncos besiegten die Steelers mit 23 zu 16 Punkten."},
-    ]
-    queries = [{"_id": "q1", "text": "Wann wurde RuhrFutur gegründet?"},
-               {"_id": "q2", "text": "Wie viele Teilnehmende hatte der Kongress?"},
-               {"_id": "q3", "text": "Wen besiegten die Broncos?"}]
-    (data / "corpus.jsonl").write_text("\n".join(json.dumps(r) for r in corpus), encoding="utf-8")
-    (data / "queries.jsonl").write_text("\n".join(json.dumps(r) for r in queries), encoding="utf-8")
-    (data / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq3\td3\t1\n")
-    return data
-
-
 def test_eval_beir_reports_every_method(beir_data, cli):
     result = cli("eval", "beir", "--data", beir_data, "--json")
     assert result.code == 0, result.stderr

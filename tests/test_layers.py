@@ -1,6 +1,7 @@
 """The shape of the code: each layer imports only from the layers below it (data flows one way:
 files -> documents -> chunks -> index -> hits -> answer -> UI), index files are touched by the
-store alone, and manifests are read through the Manifest record. See docs/architecture.md."""
+store alone, the stores (folders, PostgreSQL) are used by the library alone, and manifests are
+read through the Manifest record. See docs/architecture.md."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ LAYERS = {
     "foundation": {"exceptions", "settings", "text", "datatypes"},
     "documents": {"ocr", "loading", "chunking", "analysis", "vocabulary", "questions"},
     "indexes": {"e5model", "embedding", "lexical", "vectors", "manifest", "index", "knowledge"},
-    "index upkeep": {"building", "store", "updating", "library"},
+    "index upkeep": {"building", "store", "pgserver", "postgres", "updating", "library"},
     "answering": {"retrieval", "features", "answer_model", "answering", "llm", "session", "records", "evaluation"},
     "app": {"access", "ratelimit", "admin", "feedback", "render", "gradio_fixes", "admin_tab", "ui", "api", "server"},
     "command line": {"cli", "__main__", "__init__"},
 }
+STORES = {"store", "postgres"}  # where index versions are kept: folders, a database
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}
 SOURCES = sorted((PROJECT_DIR / "assistant").glob("*.py"))
 CODE = SOURCES + sorted((PROJECT_DIR / "benchmarks").glob("*.py"))
@@ -64,8 +66,9 @@ def test_only_the_store_touches_index_files_and_only_the_library_uses_it():
             assert not re.search(r"manifest\.json|\"CURRENT\"|faiss\.(?:write|read)_index|BM25\.load|\.update\.lock",
                                  text), path.name
             assert path.parent.name == "benchmarks" or not re.search(r"\bnp\.(?:save|load)\(", text), path.name
-        if path.stem not in ("store", "library"):
-            assert "IndexStore" not in text and "store" not in imported(path), path.name
+        if path.stem not in STORES | {"library"}:
+            assert not re.search(r"IndexStore|PostgresStore", text), path.name
+            assert not imported(path) & STORES, path.name
 
 
 def test_manifests_are_read_through_their_record():
@@ -75,6 +78,6 @@ def test_manifests_are_read_through_their_record():
 
 def test_the_command_line_app_and_benchmarks_build_update_and_roll_back_through_the_library():
     for path in CODE:
-        if path.stem not in ("library", "building", "store"):
+        if path.stem not in STORES | {"library", "building"}:
             text = path.read_text(encoding="utf-8")
             assert "build_knowledge_base" not in text and ".switch(" not in text, path.name
