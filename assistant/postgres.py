@@ -30,8 +30,8 @@ it does not split compounds ("Förderung" would not find "Potenzialförderung"),
 and stop words would give other statistics; so both backends score alike
 (``tests/test_postgres.py``). The postings table, not a tsvector column with a GIN index: a GIN
 search finds the chunks but not how often a term occurs in them, so BM25 had to unpack every
-matching chunk's tsvector: 12 times slower at 20,000 passages (``benchmarks/postgres_query.py``).
-The analyzer's compound parts and the terms' document frequencies are read once per version
+matching chunk's tsvector: about 10 times slower at 20,000 passages, 32.7 against 3.4 ms a
+question (``benchmarks/postgres_query.py``, 2026-11-22). The analyzer's compound parts and the terms' document frequencies are read once per version
 into memory: ``features.py`` asks for idf weights many times per question.
 
 Vector search is pgvector's HNSW index over the chunk and unit vectors; ``hnsw.ef_search`` is
