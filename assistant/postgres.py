@@ -31,8 +31,9 @@ and stop words would give other statistics; so both backends score alike
 (``tests/test_postgres.py``). The postings table, not a tsvector column with a GIN index: a GIN
 search finds the chunks but not how often a term occurs in them, so BM25 had to unpack every
 matching chunk's tsvector: about 10 times slower at 20,000 passages, 32.7 against 3.4 ms a
-question (``benchmarks/postgres_query.py``, 2026-11-22). The analyzer's compound parts and the terms' document frequencies are read once per version
-into memory: ``features.py`` asks for idf weights many times per question.
+question (``benchmarks/postgres_query.py``, 2026-11-22). The analyzer's compound parts and the
+terms' document frequencies are read once per version into memory: ``features.py`` asks for idf
+weights many times per question.
 
 Vector search is pgvector's HNSW index over the chunk and unit vectors; ``hnsw.ef_search`` is
 set to four times the candidates, since a search returns at most that many rows.
