@@ -20,6 +20,7 @@ from assistant import evaluation
 from assistant.evaluation import load_qa
 from assistant.exceptions import DatabaseError, IndexBusy, SettingsError
 from assistant.library import Library, open_store
+from assistant.postgres import PostgresIndex
 from assistant.retrieval import Retriever
 from assistant.session import Assistant, LiveAssistant
 from assistant.settings import Settings
@@ -111,6 +112,18 @@ def test_chunks_vectors_and_documents_come_back_as_written(exported):
     database, memory = pg.nearest_chunks(query, 4, allowed), kb.nearest_chunks(query, 4, allowed)
     assert [p for p, _ in database] == [p for p, _ in memory] and {p % 3 for p, _ in database} == {0}
     assert np.allclose([s for _, s in database], [s for _, s in memory], atol=1e-5)
+
+
+def test_opening_an_empty_database_builds_into_it_and_serves_from_it(small_corpus, tmp_path, database_url, embedder):
+    library = Library(database_settings(small_corpus, tmp_path, database_url))
+    assert library.current_name() is None
+    index = library.open(embedder)
+    assert isinstance(index, PostgresIndex)  # searched in the database, as every other replica searches it
+    assert index.version == library.current_name() and len(index.chunks) > 0
+    assert not (tmp_path / "unused").exists()  # nothing written to the index folder
+    answer = Assistant(library.settings, index, embedder).ask("Wer ist Geschäftsführer der RuhrFutur?")
+    assert answer.answered and "Döhrmann" in answer.text
+    library.close()
 
 
 def test_updates_switch_every_reader_keep_questions_in_flight_and_roll_back(small_corpus, tmp_path, database_url,
