@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import evaluation
+from .answers.retrieval import Retriever, best_passages
 from .datatypes import Answer, Document
-from .embedding import Embedder, embedder_for
+from .documents.ocr import page_label
 from .exceptions import AssistantError
+from .index.embedding import Embedder, embedder_for
 from .library import Library
-from .ocr import page_label
 from .records import answer_record, search_record
-from .retrieval import Retriever, best_passages
 from .session import Assistant, ChatSession
 from .settings import FUSIONS, Settings
 
@@ -280,7 +280,7 @@ def format_answer(answer: Answer) -> str:
 
 
 def cmd_serve(args: argparse.Namespace, library: Library) -> int:
-    from .server import serve  # Gradio and the web server only where they serve
+    from .web.server import serve  # Gradio and the web server only where they serve
 
     assistant = open_assistant(library)
     serve(library, assistant.kb, args.host, args.port)

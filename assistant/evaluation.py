@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .answers.retrieval import Retriever, one_per_document
 from .datatypes import Document
-from .embedding import Embedder
-from .index import Index
-from .loading import read_jsonl
-from .retrieval import Retriever, one_per_document
+from .documents.loading import read_jsonl
+from .index.embedding import Embedder
+from .index.index import Index
+from .index.updating import QualityCheck, Verdict
+from .language.text import text_key
 from .session import Assistant, ChatSession
 from .settings import Settings
-from .text import text_key
-from .updating import QualityCheck, Verdict
 
 
 @dataclass(frozen=True)

@@ -17,17 +17,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import ContextManager
 
-from .building import build_knowledge_base
 from .datatypes import Document
-from .embedding import Embedder
+from .documents.loading import LoadResult, load_corpus
 from .exceptions import IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem, QualityCheckFailed, SettingsError
-from .index import Index
-from .knowledge import KnowledgeBase, retrieval_text
-from .loading import LoadResult, load_corpus
-from .manifest import IndexSettings
+from .index.building import build_knowledge_base
+from .index.embedding import Embedder
+from .index.index import Index
+from .index.knowledge import KnowledgeBase, retrieval_text
+from .index.manifest import IndexSettings
+from .index.store import IndexStore, VersionInfo, VersionStore
+from .index.updating import QualityCheck, UpdateReport, plan_update
 from .settings import Settings
-from .store import IndexStore, VersionInfo, VersionStore
-from .updating import QualityCheck, UpdateReport, plan_update
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def open_store(settings: Settings) -> VersionStore:
         return IndexStore(settings.index_dir, settings.keep_versions)
     if settings.index_backend == "postgres":
         try:
-            from .postgres import PostgresStore  # psycopg and pgvector only where the database is used
+            from .index.postgres import PostgresStore  # psycopg and pgvector only where the database is used
         except ImportError as error:
             raise SettingsError(f"index_backend 'postgres' braucht psycopg und pgvector ({error}); bitte mit "
                                 "`pip install -e '.[postgres]'` installieren") from None

@@ -17,20 +17,20 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .analysis import STOPWORDS
-from .answer_model import AnswerModel
-from .answering import compose_answer
+from .answers.answer_model import AnswerModel
+from .answers.answering import compose_answer
+from .answers.features import FEATURES, entity_words
+from .answers.llm import LanguageModel
+from .answers.retrieval import Retriever
 from .datatypes import Answer, Hit
-from .embedding import Embedder, embedder_for
 from .exceptions import IndexProblem
-from .features import FEATURES, entity_words
-from .index import Index
+from .index.embedding import Embedder, embedder_for
+from .index.index import Index
+from .language.analysis import STOPWORDS
+from .language.questions import PERSON, Question, classify
+from .language.text import words
 from .library import Library
-from .llm import LanguageModel
-from .questions import PERSON, Question, classify
-from .retrieval import Retriever
 from .settings import Settings
-from .text import words
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ answer_hit against false answers on ``xquad-de-abstain-dev``; the threshold is t
 most answer_hit among those that refuse at least 90 % of its unanswerable questions (a wrong
 answer with a citation is the worst outcome). At that threshold each fold's model then answers
 its held-out questions through the whole assistant (``Assistant.ask``), which gives the table in
-the README. The model fitted on all articles is written to ``assistant/models/answer-model.json``.
+the README. The model fitted on all articles is written to ``assistant/answers/models/answer-model.json``.
 
     python benchmarks/answer_model.py        # needs the bench extras (scikit-learn, matplotlib)
 """
@@ -35,15 +35,15 @@ import numpy as np
 
 from common import CACHE, HERE, PROJECT, SHARED, table, write_result
 
-from assistant.answer_model import BUNDLED, AnswerModel
+from assistant.answers.answer_model import BUNDLED, AnswerModel
+from assistant.answers.answering import candidates_for
+from assistant.answers.features import FEATURES, Candidate, feature_matrix
 from assistant.datatypes import Document
-from assistant.embedding import load_embedder
+from assistant.documents.loading import read_jsonl
 from assistant.evaluation import contains_answer, load_qa
-from assistant.answering import candidates_for
-from assistant.features import FEATURES, Candidate, feature_matrix
-from assistant.questions import Question
+from assistant.index.embedding import load_embedder
+from assistant.language.questions import Question
 from assistant.library import Library
-from assistant.loading import read_jsonl
 from assistant.session import Assistant, ChatSession
 from assistant.settings import Settings
 
@@ -159,8 +159,8 @@ def extract(assistant: Assistant, cases: Sequence[Case]) -> list[Rows]:
 def code_version() -> str:
     """A digest of the code that makes features, so cached features are recomputed when it changes."""
     digest = hashlib.sha256()
-    for name in ("features.py", "questions.py", "vocabulary.py", "chunking.py", "analysis.py", "text.py",
-                 "retrieval.py", "answering.py"):
+    for name in ("answers/features.py", "language/questions.py", "language/vocabulary.py", "documents/chunking.py",
+                 "language/analysis.py", "language/text.py", "answers/retrieval.py", "answers/answering.py"):
         digest.update((PROJECT / "assistant" / name).read_bytes())
     digest.update(SEED_TRAINING.read_bytes())
     return digest.hexdigest()[:16]

@@ -45,7 +45,7 @@ from pathlib import Path
 
 from common import PROJECT, SHARED, ask_app, free_port, percentile, questions, start_app, stop, table, write_result
 
-from assistant.embedding import embedder_for
+from assistant.index.embedding import embedder_for
 from assistant.library import Library
 from assistant.session import Assistant
 from assistant.settings import Settings

@@ -16,10 +16,10 @@ import numpy as np
 
 from common import SHARED, rows_table, write_result
 
-from assistant.embedding import load_embedder
+from assistant.answers.retrieval import Retriever
 from assistant.evaluation import beir_documents, load_beir, score_retrieval
+from assistant.index.embedding import load_embedder
 from assistant.library import Library
-from assistant.retrieval import Retriever
 from assistant.settings import Settings
 
 METHODS = ("bm25", "vector", "convex")

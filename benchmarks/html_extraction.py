@@ -19,7 +19,7 @@ from common import HERE, table, write_result
 
 from selectolax.lexbor import LexborHTMLParser
 
-from assistant.loading import DROPPED_TAGS, date_in_text, own_main_text, read_html
+from assistant.documents.loading import DROPPED_TAGS, date_in_text, own_main_text, read_html
 
 PAGES = HERE / "html-pages"
 

@@ -35,13 +35,14 @@ import psycopg
 import psycopg.sql
 from common import CACHE, SHARED, StageClock, questions, summary, table, write_result
 
-from assistant import evaluation, pgserver
-from assistant.building import assemble
-from assistant.embedding import embedder_for
-from assistant.knowledge import KnowledgeBase, retrieval_text
+from assistant import evaluation
+from assistant.answers.retrieval import Retriever
+from assistant.index import pgserver
+from assistant.index.building import assemble
+from assistant.index.embedding import embedder_for
+from assistant.index.knowledge import KnowledgeBase, retrieval_text
+from assistant.index.manifest import Counts
 from assistant.library import Library
-from assistant.manifest import Counts
-from assistant.retrieval import Retriever
 from assistant.session import Assistant, LiveAssistant
 from assistant.settings import Settings
 

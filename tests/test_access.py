@@ -12,10 +12,10 @@ import shutil
 import httpx
 import pytest
 
-from assistant.access import AdminAccess, LoginThrottle
 from assistant.library import Library
 from assistant.session import Assistant, LiveAssistant
-from assistant.ui import build_app
+from assistant.web.access import AdminAccess, LoginThrottle
+from assistant.web.ui import build_app
 from conftest import SEED_CORPUS, free_port, session_components
 
 PASSWORD = "Zugang-7f3a-richtig"

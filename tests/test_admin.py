@@ -7,9 +7,9 @@ import zipfile
 
 import pytest
 
-from assistant.admin import MAX_UPLOAD_BYTES, add_upload, clean_name, remove_document, sniff_suffix
+from assistant.documents.loading import load_corpus, load_file
 from assistant.exceptions import LoadError, UploadRejected
-from assistant.loading import load_corpus, load_file
+from assistant.web.admin import MAX_UPLOAD_BYTES, add_upload, clean_name, remove_document, sniff_suffix
 from conftest import docx_bytes, pdf_bytes
 
 

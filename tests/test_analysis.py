@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from assistant.analysis import STOPWORDS, Analyzer, stem, words
+from assistant.language.analysis import STOPWORDS, Analyzer, stem, words
 
 LEARNT_FROM = ("Die Förderung von Talenten ist wichtig. Jedes Potenzial zählt, sagt die Stiftung. "
                "Die Region braucht Bildung.")

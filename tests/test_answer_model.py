@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from assistant.answer_model import BUNDLED, AnswerModel
+from assistant.answers.answer_model import BUNDLED, AnswerModel
+from assistant.answers.features import FEATURES
 from assistant.exceptions import AnswerModelError
-from assistant.features import FEATURES
 
 
 def test_bundled_model_matches_the_features_and_gives_probabilities():

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.building import build_knowledge_base
-from assistant.answering import NOT_FOUND, NOT_FOUND_EN, answer_text, compose_answer
-from assistant.chunking import chunk_document, is_furniture
+from assistant.answers.answering import NOT_FOUND, NOT_FOUND_EN, answer_text, compose_answer
+from assistant.answers.features import gather_candidates
 from assistant.datatypes import Document, DocumentMeta, Hit
+from assistant.documents.chunking import chunk_document, is_furniture
 from assistant.evaluation import load_qa
-from assistant.features import gather_candidates
-from assistant.questions import classify
+from assistant.index.building import build_knowledge_base
+from assistant.language.questions import classify
 from assistant.session import Assistant
 from conftest import BENCHMARKS, PROJECT_DIR, check_citations
 

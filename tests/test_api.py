@@ -7,10 +7,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from assistant.ratelimit import RateLimiter
+from assistant.answers.retrieval import best_passages
 from assistant.records import answer_record, search_record
-from assistant.retrieval import best_passages
 from assistant.session import Turn
+from assistant.web.ratelimit import RateLimiter
 from conftest import serving
 
 LISTED = "http://127.0.0.1:8123"  # a website allowed to call the API from the browser
@@ -158,7 +158,7 @@ def test_rate_limiter_refills_over_time_and_forgets_old_addresses():
 
 
 def test_earlier_turns_become_the_assistants_turns():
-    from assistant.api import EarlierTurn, earlier_turn
+    from assistant.web.api import EarlierTurn, earlier_turn
 
     assert earlier_turn("Wer?") == Turn("Wer?")
     turn = earlier_turn(EarlierTurn(question="Wer?", answer="Bernd Kreuzinger [1]"))

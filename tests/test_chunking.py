@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.chunking import blocks, caption_entries, chunk_document, is_furniture, sentences, units
 from assistant.datatypes import Chunk, Document, DocumentMeta
-from assistant.loading import load_corpus, load_file
+from assistant.documents.chunking import blocks, caption_entries, chunk_document, is_furniture, sentences, units
+from assistant.documents.loading import load_corpus, load_file
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 KONTAKTE = "zukunftsbildung-ruhr-initiative-und-kontakte.txt"

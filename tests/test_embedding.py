@@ -3,8 +3,8 @@ import os
 import numpy as np
 import pytest
 
-from assistant.embedding import CacheInfo, QuestionCache, SentenceTransformerEmbedder, load_embedder, model_id_for
 from assistant.exceptions import EmbeddingError
+from assistant.index.embedding import CacheInfo, QuestionCache, SentenceTransformerEmbedder, load_embedder, model_id_for
 from assistant.settings import DEFAULT_EMBEDDING_MODEL
 
 
@@ -85,7 +85,7 @@ def c_engine():
 
 @pytest.fixture(scope="module")
 def torch_engine():
-    from assistant.e5model import E5Torch
+    from assistant.index.e5model import E5Torch
 
     return E5Torch()
 
@@ -113,7 +113,7 @@ def test_batches_sorted_by_length_keep_each_texts_vector(torch_engine):
 
 
 def test_dequantise_reads_q4_blocks_low_nibbles_first():
-    from assistant.e5model import BLOCK, dequantise
+    from assistant.index.e5model import BLOCK, dequantise
 
     block = np.zeros(1, dtype=BLOCK)
     block["scale"] = 0.5
@@ -148,7 +148,7 @@ def test_repeated_questions_come_from_the_cache(embedder):
 def test_work_at_lower_priority_returns_its_result_and_leaves_the_caller_as_it_was():
     import os
 
-    from assistant.embedding import at_lower_priority
+    from assistant.index.embedding import at_lower_priority
 
     before = os.getpriority(os.PRIO_PROCESS, 0)
     seen = at_lower_priority(5, lambda: os.getpriority(os.PRIO_PROCESS, 0))
@@ -172,7 +172,7 @@ def test_builds_lower_their_priority_and_use_all_cores(tmp_path):
 
 
 def test_a_serving_process_embeds_questions_on_one_thread_and_passages_at_lower_priority():
-    from assistant.embedding import embedder_for
+    from assistant.index.embedding import embedder_for
     from assistant.settings import Settings
 
     serving = embedder_for(Settings())

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from assistant.features import FEATURES, coverage, entity_words, feature_matrix, gather_candidates, query_terms
-from assistant.questions import classify
-from assistant.vocabulary import alternatives
+from assistant.answers.features import FEATURES, coverage, entity_words, feature_matrix, gather_candidates, query_terms
+from assistant.language.questions import classify
+from assistant.language.vocabulary import alternatives
 
 
 def terms_of(kb, question: str):
@@ -65,7 +65,7 @@ def test_alternatives_are_symmetric_within_a_group():
 def test_feature_matrix_has_a_row_per_candidate_and_known_ranges(seed_kb, embedder):
     question = classify("Wer ist für Potenzialförderung zuständig?")
     vector = embedder.embed_queries([question.text])[0]
-    from assistant.retrieval import Retriever
+    from assistant.answers.retrieval import Retriever
     from assistant.settings import Settings
     hits = Retriever(seed_kb, embedder, Settings()).search(question.text, k=5, query_vector=vector)
     candidates = gather_candidates(hits, seed_kb, vector)

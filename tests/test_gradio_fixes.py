@@ -4,7 +4,7 @@ served app's use of them is tested in test_ui.py and, in a browser, test_accessi
 import gradio
 from gradio.utils import LRUCache
 
-from assistant.gradio_fixes import GRADIO_VERSION, RecentSessions
+from assistant.web.gradio_fixes import GRADIO_VERSION, RecentSessions
 
 
 def test_the_workarounds_were_written_for_the_installed_gradio():

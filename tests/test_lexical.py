@@ -1,6 +1,6 @@
 import numpy as np
 
-from assistant.lexical import LexicalIndex, top_k
+from assistant.index.lexical import LexicalIndex, top_k
 
 TEXTS = [
     "Potenzialförderung\nTalentMetropole Ruhr\nBernd Kreuzinger: kreuzinger@talentmetropoleruhr.de",

@@ -158,7 +158,7 @@ def test_concurrent_updates_are_refused_and_a_killed_holder_releases_the_lock(wo
     (workspace.corpus_dir / "weiteres.txt").write_text("Das Bildungsbüro Herne lädt zum Elternabend ein.",
                                                        encoding="utf-8")
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from assistant.store import IndexStore\n"
+        "import sys, time; from pathlib import Path; from assistant.index.store import IndexStore\n"
         f"with IndexStore(Path({str(workspace.index_dir)!r})).exclusive():\n    print('locked', flush=True); "
         "time.sleep(60)")], cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from assistant.answers.llm import FAILED_NOTICE, SYSTEM_PROMPT, build_messages, keep_valid_citations
 from assistant.datatypes import Chunk, DocumentMeta, Hit
-from assistant.llm import FAILED_NOTICE, SYSTEM_PROMPT, build_messages, keep_valid_citations
 from assistant.session import Assistant
 
 

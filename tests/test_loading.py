@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assistant.documents.loading import SUPPORTED_SUFFIXES, decode_text, load_corpus, load_file, read_html
 from assistant.exceptions import LoadError
-from assistant.loading import SUPPORTED_SUFFIXES, decode_text, load_corpus, load_file, read_html
 from assistant.settings import Settings
 from conftest import docx_bytes, pdf_bytes
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant import ocr
-from assistant.building import build_knowledge_base
 from assistant.cli import format_answer
-from assistant.loading import LoadResult, load_corpus
-from assistant.render import source_html
+from assistant.documents import ocr
+from assistant.documents.loading import LoadResult, load_corpus
+from assistant.index.building import build_knowledge_base
 from assistant.session import Assistant
 from assistant.settings import Settings
+from assistant.web.render import source_html
 from conftest import SEED_CORPUS, pdf_bytes, scanned_pdf_bytes
 
 SCAN_PAGES = [

@@ -17,11 +17,11 @@ import psycopg
 import pytest
 
 from assistant import evaluation
+from assistant.answers.retrieval import Retriever
 from assistant.evaluation import load_qa
 from assistant.exceptions import DatabaseError, IndexBusy, SettingsError
+from assistant.index.postgres import PostgresIndex
 from assistant.library import Library, open_store
-from assistant.postgres import PostgresIndex
-from assistant.retrieval import Retriever
 from assistant.session import Assistant, LiveAssistant
 from assistant.settings import Settings
 from conftest import BENCHMARKS, PROJECT_DIR, free_port, start_app, stop, wait_for

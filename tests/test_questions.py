@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.questions import PERSON, answer_values, classify, focus_word, has_answer_type
+from assistant.language.questions import PERSON, answer_values, classify, focus_word, has_answer_type
 
 KINDS = {  # question: the kind of answer it asks for
     "Wann wurde die Bildungsinitiative RuhrFutur gegründet?": "date",

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from assistant.retrieval import Retriever, one_per_document
+from assistant.answers.retrieval import Retriever, one_per_document
+from assistant.index.vectors import VectorIndex
 from assistant.settings import FUSIONS
-from assistant.vectors import VectorIndex
 from conftest import BENCHMARKS
 
 KREUZINGER = "Bernd Kreuzinger: kreuzinger@talentmetropoleruhr.de"
@@ -81,7 +81,7 @@ def test_every_dev_question_has_its_evidence_in_the_top_three(retriever):
 
 def test_newer_release_wins_when_it_answers_equally_well(embedder, tmp_path):
     from assistant.datatypes import Document, DocumentMeta
-    from assistant.building import build_knowledge_base
+    from assistant.index.building import build_knowledge_base
     from assistant.settings import Settings
 
     text = "Das Bildungsbüro bietet eine Sprechstunde für Eltern an, jeden Dienstag von 9 bis 12 Uhr."

@@ -4,11 +4,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.answering import NOT_FOUND, NOT_FOUND_EN
+from assistant.answers.answering import NOT_FOUND, NOT_FOUND_EN
 from assistant.datatypes import Answer
 from assistant.session import (EMPTY_QUESTION, MAX_QUESTION_CHARS, Assistant, ChatSession, Turn, clean_question,
                                contextual_query, is_follow_up)
-from assistant.render import answer_markdown, escape_markdown
+from assistant.web.render import answer_markdown, escape_markdown
 from conftest import check_citations
 
 

@@ -1,7 +1,7 @@
 """The soak benchmark's checks (benchmarks/soak.py): they must catch a source from the wrong version."""
 
 from assistant.datatypes import Chunk, Citation, DocumentMeta
-from assistant.render import source_html
+from assistant.web.render import source_html
 
 import soak  # benchmarks/soak.py (conftest puts benchmarks/ on the path)
 

@@ -8,16 +8,16 @@ import shutil
 import numpy as np
 import pytest
 
-from assistant.building import build_knowledge_base
+from assistant.documents.loading import load_corpus
 from assistant.exceptions import IndexCorrupt, IndexMismatch, IndexMissing
+from assistant.index.building import build_knowledge_base
+from assistant.index.lexical import LexicalIndex
+from assistant.index.manifest import FORMAT_VERSION, IndexSettings, Manifest
+from assistant.index.store import IndexStore, load_lexical, load_vector_index, save_lexical, save_vector_index
+from assistant.index.vectors import VectorIndex
 from assistant.library import Library
-from assistant.loading import load_corpus
-from assistant.manifest import FORMAT_VERSION, IndexSettings, Manifest
 from assistant.session import Assistant, LiveAssistant
 from assistant.settings import Settings
-from assistant.lexical import LexicalIndex
-from assistant.store import IndexStore, load_lexical, load_vector_index, save_lexical, save_vector_index
-from assistant.vectors import VectorIndex
 from conftest import SEED_CORPUS, fill_with_copies, folders, kill_midway
 from test_vectors import clustered_vectors
 
@@ -152,7 +152,7 @@ def test_truncated_file_falls_back_to_the_previous_version(two_versions, embedde
     settings, first, second = two_versions
     vectors = settings.index_dir / "versions" / second.version / "vectors.npy"
     vectors.write_bytes(vectors.read_bytes()[: vectors.stat().st_size // 2])
-    with caplog.at_level(logging.WARNING, logger="assistant.store"):
+    with caplog.at_level(logging.WARNING, logger="assistant.index.store"):
         kb = load(settings)
     assert kb.version == first.version and kb.damaged_current == second.version
     assert f"{second.version}: vectors.npy passt nicht zu seiner Prüfsumme" in caplog.text

@@ -9,10 +9,10 @@ import pytest
 from gradio_client import Client
 
 from assistant.datatypes import Answer, Chunk, Citation, DocumentMeta
-from assistant.feedback import FeedbackLog
-from assistant.gradio_fixes import EVENT_RECORDS, RecentSessions
-from assistant.render import answer_markdown, documents_html, escape_markdown, feedback_html, source_html
-from assistant.ui import kept_turn
+from assistant.web.feedback import FeedbackLog
+from assistant.web.gradio_fixes import EVENT_RECORDS, RecentSessions
+from assistant.web.render import answer_markdown, documents_html, escape_markdown, feedback_html, source_html
+from assistant.web.ui import kept_turn
 from conftest import serving, session_components
 
 HOSTILE = '<img src=x onerror=alert(1)> ![x](http://example.invalid/x.png) <script>alert(2)</script> **fett**'

@@ -1,9 +1,9 @@
 """What an update changes: documents compared by content hash."""
 
 from assistant.datatypes import Document
-from assistant.manifest import Counts, DocumentRecord, IndexSettings, Manifest
+from assistant.index.manifest import Counts, DocumentRecord, IndexSettings, Manifest
+from assistant.index.updating import plan_update
 from assistant.settings import Settings
-from assistant.updating import plan_update
 
 
 def test_plan_update_by_content_hash():

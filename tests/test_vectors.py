@@ -1,6 +1,6 @@
 import numpy as np
 
-from assistant.vectors import VectorIndex
+from assistant.index.vectors import VectorIndex
 
 
 def unit_vectors(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:

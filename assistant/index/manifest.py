@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .datatypes import DocumentMeta
+from ..datatypes import DocumentMeta
+from ..settings import Settings
 from .embedding import model_id_for
-from .settings import Settings
 
 FORMAT_VERSION = 2  # 2: units with kinds and context (captions split, page furniture not a unit)
 

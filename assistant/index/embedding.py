@@ -38,9 +38,9 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from .exceptions import EmbeddingError
-from .settings import DEFAULT_EMBEDDING_MODEL, ENGINES, EmbeddingSettings, Settings
-from .text import one_line
+from ..exceptions import EmbeddingError
+from ..language.text import one_line
+from ..settings import DEFAULT_EMBEDDING_MODEL, ENGINES, EmbeddingSettings, Settings
 
 
 T = TypeVar("T")

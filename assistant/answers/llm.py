@@ -18,9 +18,9 @@ from collections.abc import Iterator
 
 import httpx
 
-from .datatypes import Answer, Citation, Hit
-from .exceptions import LanguageModelError
-from .settings import Settings
+from ..datatypes import Answer, Citation, Hit
+from ..exceptions import LanguageModelError
+from ..settings import Settings
 
 SYSTEM_PROMPT = (
     "Du bist der Auskunftsassistent der Bildungsinitiativen im Ruhrgebiet. Beantworte die Frage kurz und "

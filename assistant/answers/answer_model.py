@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .exceptions import AnswerModelError
+from ..exceptions import AnswerModelError
 
 BUNDLED = Path(__file__).with_name("models") / "answer-model.json"
 

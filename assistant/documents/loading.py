@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from .datatypes import Document, DocumentMeta
-from .exceptions import LoadError
-from .settings import Settings
-from .text import GERMAN_MONTHS
+from ..datatypes import Document, DocumentMeta
+from ..exceptions import LoadError
+from ..language.text import GERMAN_MONTHS
+from ..settings import Settings
 
 log = logging.getLogger(__name__)
 

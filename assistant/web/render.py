@@ -12,9 +12,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .datatypes import Answer, Citation, german_date
-from .index import Index
-from .ocr import page_label
+from ..datatypes import Answer, Citation, german_date
+from ..documents.ocr import page_label
+from ..index.index import Index
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$])")
 ATTRIBUTE_SPECIAL = set("&<>\"'\\`*_{}[]()#+-.!|~:$=/")

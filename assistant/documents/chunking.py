@@ -23,8 +23,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .datatypes import Chunk, Document, Unit
-from .text import EMAIL, GERMAN_MONTHS, MONTH_ABBREVIATIONS, PHONE_START
+from ..datatypes import Chunk, Document, Unit
+from ..language.text import EMAIL, GERMAN_MONTHS, MONTH_ABBREVIATIONS, PHONE_START
 
 ABBREVIATIONS = frozenset("""
 dr prof dipl ing med phil rer nat jur hr fr frau herr st str nr tel fax mobil abs art bzw ca evtl etc

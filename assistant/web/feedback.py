@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .datatypes import Answer
+from ..datatypes import Answer
 
 
 class FeedbackLog:

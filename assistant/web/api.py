@@ -30,12 +30,12 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .datatypes import Answer
+from ..answers.retrieval import best_passages
+from ..datatypes import Answer
+from ..records import answer_record, search_record
+from ..session import MAX_QUESTION_CHARS, Assistant, Turn
+from ..settings import Settings
 from .ratelimit import RateLimiter
-from .records import answer_record, search_record
-from .retrieval import best_passages
-from .session import MAX_QUESTION_CHARS, Assistant, Turn
-from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ def create_api(settings: Settings, current: Callable[[], Assistant]) -> FastAPI:
 
     @api.get("/widget.js", include_in_schema=False)
     def widget() -> Response:
-        script = resources.files("assistant").joinpath("static/widget.js").read_bytes()
+        script = resources.files("assistant.web").joinpath("static/widget.js").read_bytes()
         return Response(script, media_type="text/javascript; charset=utf-8",
                         headers={"Cache-Control": "public, max-age=3600"})
 

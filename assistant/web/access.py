@@ -18,7 +18,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .settings import AdminSettings, Settings
+from ..settings import AdminSettings, Settings
 
 log = logging.getLogger(__name__)
 

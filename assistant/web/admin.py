@@ -17,8 +17,8 @@ import unicodedata
 import zipfile
 from pathlib import Path
 
-from .exceptions import LoadError, UploadRejected
-from .loading import META_SUFFIX, load_file
+from ..documents.loading import META_SUFFIX, load_file
+from ..exceptions import LoadError, UploadRejected
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 

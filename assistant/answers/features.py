@@ -25,12 +25,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from .analysis import STOPWORDS
-from .datatypes import Hit, Unit
-from .index import Index
-from .questions import FRAME_WORDS, Question, answer_values, focus_word
-from .text import TOKEN, text_key, word_key
-from .vocabulary import ABBREVIATIONS, alternatives
+from ..datatypes import Hit, Unit
+from ..index.index import Index
+from ..language.analysis import STOPWORDS
+from ..language.questions import FRAME_WORDS, Question, answer_values, focus_word
+from ..language.text import TOKEN, text_key, word_key
+from ..language.vocabulary import ABBREVIATIONS, alternatives
 
 WINDOW = 2  # units before a candidate that may hold what its pronouns refer to ("Er ...")
 QUOTED = re.compile(r"[\"„“»«']([^\"„“»«']{3,80})[\"“”»«']")

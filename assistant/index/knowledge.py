@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .datatypes import Chunk, DocumentMeta
+from ..datatypes import Chunk, DocumentMeta
 from .lexical import LexicalHits, LexicalIndex, top_k
 from .manifest import Manifest
 from .vectors import VectorIndex

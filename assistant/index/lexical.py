@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
-from .analysis import Analyzer
+from ..language.analysis import Analyzer
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 

@@ -15,12 +15,12 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
+from ..index.index import Index
+from ..library import Library
+from ..session import Assistant, LiveAssistant
 from .admin import MAX_UPLOAD_BYTES
 from .api import create_api
 from .gradio_fixes import GERMAN_TEXTS, GermanPage, bound_queue
-from .index import Index
-from .library import Library
-from .session import Assistant, LiveAssistant
 from .ui import CSS, JS, build_app, theme
 
 

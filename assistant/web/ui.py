@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ..session import LiveAssistant, Turn
 from .access import AdminAccess
 from .admin_tab import admin_tab
 from .feedback import FeedbackLog
 from .gradio_fixes import ACCESSIBLE_NAMES
 from .render import answer_markdown, documents_html, escape_markdown, sources_html
-from .session import LiveAssistant, Turn
 
 TITLE = "Ruhr-Bildungsassistent"
 SUBTITLE = ("Fragen an die Dokumente von TalentMetropole Ruhr, RuhrFutur, ZukunftsBildung Ruhr und der "

@@ -14,15 +14,15 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from .chunking import chunk_document
-from .datatypes import Chunk, Document
+from ..datatypes import Chunk, Document
+from ..documents.chunking import chunk_document
+from ..exceptions import IndexProblem
+from ..settings import Settings
 from .embedding import Embedder
-from .exceptions import IndexProblem
 from .index import Index
 from .knowledge import KnowledgeBase, embedded_texts, retrieval_text
 from .lexical import LexicalIndex
 from .manifest import Counts, DocumentRecord, IndexSettings, Manifest
-from .settings import Settings
 from .vectors import VectorIndex
 
 

@@ -37,9 +37,9 @@ import bm25s
 import faiss
 import numpy as np
 
-from .analysis import Analyzer
-from .datatypes import Chunk, Unit
-from .exceptions import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem
+from ..datatypes import Chunk, Unit
+from ..exceptions import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem
+from ..language.analysis import Analyzer
 from .index import Index
 from .knowledge import KnowledgeBase
 from .lexical import LexicalIndex

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .datatypes import Document
+from ..datatypes import Document
 from .index import Index
 from .manifest import Manifest
 

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .datatypes import Chunk, DocumentMeta
+from ..datatypes import Chunk, DocumentMeta
 from .lexical import LexicalHits
 from .manifest import Manifest
 

@@ -19,12 +19,12 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from .datatypes import Hit
-from .embedding import Embedder
-from .index import Index
-from .questions import STRICT_KINDS, Question, classify, has_answer_type
-from .settings import Settings
-from .text import text_key
+from ..datatypes import Hit
+from ..index.embedding import Embedder
+from ..index.index import Index
+from ..language.questions import STRICT_KINDS, Question, classify, has_answer_type
+from ..language.text import text_key
+from ..settings import Settings
 
 
 class Retriever:

@@ -14,8 +14,8 @@ import shutil
 import subprocess
 from functools import lru_cache
 
-from .datatypes import DocumentMeta
-from .exceptions import RecognitionError
+from ..datatypes import DocumentMeta
+from ..exceptions import RecognitionError
 
 LANGUAGE = "deu"
 MIN_DPI = 250  # Tesseract reads best at about 300 dpi; smaller scans are enlarged first

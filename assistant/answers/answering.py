@@ -35,13 +35,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..datatypes import Answer, Chunk, Citation, Hit, Unit, german_date
+from ..documents.chunking import BULLET, blocks, is_contact, is_heading
+from ..index.index import Index
+from ..language.questions import (ATTRIBUTE_NAMES, EMAIL, LEADS, PERSON, ROLE, STRICT_KINDS, Question,
+                                  answer_values, attribute_values)
+from ..settings import AnsweringSettings
 from .answer_model import AnswerModel
-from .chunking import BULLET, blocks, is_contact, is_heading
-from .datatypes import Answer, Chunk, Citation, Hit, Unit, german_date
 from .features import FEATURES, REFERS_BACK, Candidate, coverage, feature_matrix, gather_candidates, query_terms
-from .index import Index
-from .questions import ATTRIBUTE_NAMES, EMAIL, LEADS, PERSON, ROLE, STRICT_KINDS, Question, answer_values, attribute_values
-from .settings import AnsweringSettings
 
 NOT_FOUND = ("Dazu finden sich in den Dokumenten keine Angaben. Bitte formulieren Sie die Frage anders "
              "oder wenden Sie sich an die genannten Ansprechpersonen.")

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..documents.loading import corpus_files
+from ..exceptions import AssistantError
+from ..session import LiveAssistant
 from .access import AdminAccess
 from .admin import add_upload, remove_document
-from .exceptions import AssistantError
 from .feedback import FeedbackLog
-from .loading import corpus_files
 from .render import admin_documents_html, feedback_html
-from .session import LiveAssistant
 
 
 def admin_tab(live: LiveAssistant, access: AdminAccess, feedback: FeedbackLog) -> None:

@@ -58,14 +58,14 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 
-from .analysis import Analyzer
-from .datatypes import Chunk, DocumentMeta, Unit
-from .exceptions import (DatabaseError, IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem,
+from ..datatypes import Chunk, DocumentMeta, Unit
+from ..exceptions import (DatabaseError, IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem,
                          SettingsError)
+from ..language.analysis import Analyzer
+from ..settings import Settings
 from .knowledge import KnowledgeBase, embedded_texts, join_chunks, retrieval_text
 from .lexical import LexicalHits, idf
 from .manifest import IndexSettings, Manifest
-from .settings import Settings
 from .store import VersionInfo, new_version_name
 
 LAYOUT = 1  # the tables of a version as written here; a version of another layout is not read

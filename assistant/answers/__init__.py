@@ -1,0 +1,1 @@
+"""Answers: hybrid retrieval, the learnt answer decision, the composed answer, the optional language model."""
