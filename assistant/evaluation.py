@@ -22,7 +22,7 @@ from .answers.retrieval import Retriever, one_per_document
 from .datatypes import Document
 from .documents.loading import read_jsonl
 from .index.embedding import Embedder
-from .index.index import Index
+from .index.protocol import Index
 from .index.updating import QualityCheck, Verdict
 from .language.text import text_key
 from .session import Assistant, ChatSession

@@ -22,9 +22,9 @@ from .documents.loading import LoadResult, load_corpus
 from .exceptions import IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem, QualityCheckFailed, SettingsError
 from .index.building import build_knowledge_base
 from .index.embedding import Embedder
-from .index.index import Index
 from .index.knowledge import KnowledgeBase, retrieval_text
 from .index.manifest import IndexSettings
+from .index.protocol import Index
 from .index.store import IndexStore, VersionInfo, VersionStore
 from .index.updating import QualityCheck, UpdateReport, plan_update
 from .settings import Settings

@@ -25,7 +25,7 @@ from .answers.retrieval import Retriever
 from .datatypes import Answer, Hit
 from .exceptions import IndexProblem
 from .index.embedding import Embedder, embedder_for
-from .index.index import Index
+from .index.protocol import Index
 from .language.analysis import STOPWORDS
 from .language.questions import PERSON, Question, classify
 from .language.text import words

@@ -26,8 +26,8 @@ from assistant.cli import main
 from assistant.datatypes import Answer
 from assistant.documents.loading import load_corpus
 from assistant.index.embedding import load_embedder
-from assistant.index.index import Index
 from assistant.index.knowledge import KnowledgeBase
+from assistant.index.protocol import Index
 from assistant.library import Library
 from assistant.session import Assistant
 from assistant.settings import Settings

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..datatypes import Answer, Chunk, Citation, Hit, Unit, german_date
 from ..documents.chunking import BULLET, blocks, is_contact, is_heading
-from ..index.index import Index
+from ..index.protocol import Index
 from ..language.questions import (ATTRIBUTE_NAMES, EMAIL, LEADS, PERSON, ROLE, STRICT_KINDS, Question,
                                   answer_values, attribute_values)
 from ..settings import AnsweringSettings

@@ -26,7 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..datatypes import Hit, Unit
-from ..index.index import Index
+from ..index.protocol import Index
 from ..language.analysis import STOPWORDS
 from ..language.questions import FRAME_WORDS, Question, answer_values, focus_word
 from ..language.text import TOKEN, text_key, word_key

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..datatypes import Hit
 from ..index.embedding import Embedder
-from ..index.index import Index
+from ..index.protocol import Index
 from ..language.questions import STRICT_KINDS, Question, classify, has_answer_type
 from ..language.text import text_key
 from ..settings import Settings

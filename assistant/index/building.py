@@ -19,10 +19,10 @@ from ..documents.chunking import chunk_document
 from ..exceptions import IndexProblem
 from ..settings import Settings
 from .embedding import Embedder
-from .index import Index
 from .knowledge import KnowledgeBase, embedded_texts, retrieval_text
 from .lexical import LexicalIndex
 from .manifest import Counts, DocumentRecord, IndexSettings, Manifest
+from .protocol import Index
 from .vectors import VectorIndex
 
 

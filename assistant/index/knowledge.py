@@ -2,7 +2,7 @@
 
 Chunks, their vectors (one row per chunk, then one per unit of each chunk), the BM25 index
 (bm25s, with the German analyzer) and the FAISS index over the vectors. ``KnowledgeBase``
-implements the ``Index`` protocol (index.py) that retrieval, answering and the app use. It is
+implements the ``Index`` protocol (protocol.py) that retrieval, answering and the app use. It is
 made by ``building.py`` and kept on disk by ``store.py``; it neither reads nor writes files.
 """
 

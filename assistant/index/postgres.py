@@ -12,7 +12,7 @@ schema of its own, written whole in one transaction and never changed afterwards
     <schema>.vectors   one row per chunk and per unit, numbered as ``KnowledgeBase.vectors``,
                        with a pgvector HNSW index (inner product: the vectors are normalised)
 
-``PostgresStore`` is a ``VersionStore`` (store.py) and ``PostgresIndex`` an ``Index`` (index.py),
+``PostgresStore`` is a ``VersionStore`` (store.py) and ``PostgresIndex`` an ``Index`` (protocol.py),
 so the ``Library`` builds, updates and rolls back as with folders: a build or update embeds in
 this process as before (``building.py``, reusing the vectors of the serving version);
 ``PostgresStore.save`` then writes the version and switches ``serving`` in the same
@@ -449,7 +449,7 @@ class ChunkRows(Sequence[Chunk]):
 
 
 class PostgresIndex:
-    """One version of the index in PostgreSQL: the ``Index`` (index.py) that retrieval, answering
+    """One version of the index in PostgreSQL: the ``Index`` (protocol.py) that retrieval, answering
     and the app use, as ``KnowledgeBase`` is in memory."""
 
     damaged_current = ""  # the database's transactions leave no half-written version to fall back from

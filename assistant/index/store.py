@@ -40,10 +40,10 @@ import numpy as np
 from ..datatypes import Chunk, Unit
 from ..exceptions import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem
 from ..language.analysis import Analyzer
-from .index import Index
 from .knowledge import KnowledgeBase
 from .lexical import LexicalIndex
 from .manifest import FORMAT_VERSION, IndexSettings, Manifest
+from .protocol import Index
 from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)

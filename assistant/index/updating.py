@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..datatypes import Document
-from .index import Index
 from .manifest import Manifest
+from .protocol import Index
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..datatypes import Answer, Citation, german_date
 from ..documents.ocr import page_label
-from ..index.index import Index
+from ..index.protocol import Index
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$])")
 ATTRIBUTE_SPECIAL = set("&<>\"'\\`*_{}[]()#+-.!|~:$=/")

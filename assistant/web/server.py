@@ -15,7 +15,7 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
-from ..index.index import Index
+from ..index.protocol import Index
 from ..library import Library
 from ..session import Assistant, LiveAssistant
 from .admin import MAX_UPLOAD_BYTES
