@@ -20,11 +20,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import evaluation
-from .answers.retrieval import Retriever, best_passages
 from .datatypes import Answer, Document
 from .documents.ocr import page_label
 from .exceptions import AssistantError
-from .index.embedding import Embedder, embedder_for
 from .library import Library
 from .records import answer_record, search_record
 from .session import Assistant, ChatSession
@@ -139,23 +137,23 @@ def corpus_documents(library: Library) -> list[Document]:
     return library.corpus().documents
 
 
-def batch_embedder(settings: Settings) -> Embedder:
+def batch_embedder(library: Library):
     """The embedder for a build or update: all cores (``embedding.build_threads``), after lowering
     this process's CPU priority to ``embedding.build_nice``, so that questions answered on the same
     machine come first (benchmarks/contention.py)."""
-    os.nice(max(0, settings.embedding.build_nice - os.nice(0)))
-    return embedder_for(settings, batch_job=True)
+    os.nice(max(0, library.settings.embedding.build_nice - os.nice(0)))
+    return library.embedder(batch_job=True)
 
 
 def open_assistant(library: Library) -> Assistant:
     """The assistant over the version being served (built first when there is none)."""
-    embedder = embedder_for(library.settings)
+    embedder = library.embedder()
     index = library.open(embedder, lambda: corpus_documents(library), progress=sys.stderr.isatty())
     return Assistant(library.settings, index, embedder)
 
 
 def cmd_build(args: argparse.Namespace, library: Library) -> int:
-    embedder = batch_embedder(library.settings)
+    embedder = batch_embedder(library)
     report = library.build(embedder, corpus_documents(library), progress=sys.stderr.isatty())
     counts = report.index.manifest.counts
     print(f"Indexiert: {counts.documents} Dokumente, {counts.chunks} Abschnitte in {report.seconds:.1f} s; "
@@ -164,7 +162,7 @@ def cmd_build(args: argparse.Namespace, library: Library) -> int:
 
 
 def cmd_update(args: argparse.Namespace, library: Library) -> int:
-    embedder = batch_embedder(library.settings)
+    embedder = batch_embedder(library)
     check = evaluation.quality_check(args.check, library.settings, embedder) if args.check else None
     report = library.update(embedder, corpus_documents(library), check, force=args.force, dry_run=args.dry_run,
                             progress=sys.stderr.isatty())
@@ -237,7 +235,7 @@ def questions_of(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
 def cmd_search(args: argparse.Namespace, library: Library) -> int:
     assistant = open_assistant(library)
     for record in questions_of(args):
-        hits = best_passages(assistant.retriever, record["question"], args.k, args.document)
+        hits = assistant.search(record["question"], args.k, args.document)
         if args.json:
             print(json.dumps(search_record(record["id"], hits), ensure_ascii=False), flush=True)
             continue
@@ -292,7 +290,7 @@ def cmd_eval_qa(args: argparse.Namespace, library: Library) -> int:
     if args.corpus is None:
         rows, totals = evaluation.score_qa(open_assistant(library), cases)
     else:  # a throwaway index of the given corpus file or folder, searched as the backend searches
-        embedder = embedder_for(library.settings)
+        embedder = library.embedder()
         kb = library.index_in_memory(corpus_documents(library), embedder, progress=sys.stderr.isatty())
         with library.searchable(kb) as index:
             rows, totals = evaluation.score_qa(Assistant(library.settings, index, embedder), cases)
@@ -317,15 +315,14 @@ def cmd_eval_beir(args: argparse.Namespace, library: Library) -> int:
     settings = library.settings
     data = evaluation.load_beir(args.data)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    embedder = embedder_for(settings, batch_job=True)
+    embedder = library.embedder(batch_job=True)
     started = time.perf_counter()
     kb = library.index_in_memory(evaluation.beir_documents(data), embedder, progress=sys.stderr.isatty())
     build_seconds = time.perf_counter() - started
     with library.searchable(kb) as index:
-        retriever = Retriever(index, embedder, settings)
-        reports = [evaluation.score_retrieval(retriever, data, method) for method in methods]
-        answer_hit = (None if args.no_answers
-                      else evaluation.answer_hit_rate(Assistant(settings, index, embedder), data))
+        assistant = Assistant(settings, index, embedder)
+        reports = [evaluation.score_retrieval(assistant.retriever, data, method) for method in methods]
+        answer_hit = None if args.no_answers else evaluation.answer_hit_rate(assistant, data)
     if args.json:
         print(json.dumps({"data": str(args.data), "embedding_model": embedder.model_id,
                           "chunks": len(kb.chunks), "build_seconds": round(build_seconds, 1),

@@ -21,7 +21,7 @@ from .datatypes import Document
 from .documents.loading import LoadResult, load_corpus
 from .exceptions import IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem, QualityCheckFailed, SettingsError
 from .index.building import build_knowledge_base
-from .index.embedding import Embedder
+from .index.embedding import Embedder, embedder_for
 from .index.knowledge import KnowledgeBase, retrieval_text
 from .index.manifest import IndexSettings
 from .index.protocol import Index
@@ -62,6 +62,11 @@ class Library:
     def __init__(self, settings: Settings, store: VersionStore | None = None):
         self.settings = settings
         self.store = store if store is not None else open_store(settings)
+
+    def embedder(self, batch_job: bool = False) -> Embedder:
+        """The shared embedder the settings name: for answering questions, or for a build, update
+        or evaluation (``batch_job``: all of ``embedding.build_threads``)."""
+        return embedder_for(self.settings, batch_job=batch_job)
 
     def corpus(self) -> LoadResult:
         """The documents of the corpus folder (or file), and the files that could not be read."""

@@ -21,7 +21,7 @@ from .answers.answer_model import AnswerModel
 from .answers.answering import compose_answer
 from .answers.features import FEATURES, entity_words
 from .answers.llm import LanguageModel
-from .answers.retrieval import Retriever
+from .answers.retrieval import Retriever, best_passages
 from .datatypes import Answer, Hit
 from .exceptions import IndexProblem
 from .index.embedding import Embedder, embedder_for
@@ -111,6 +111,11 @@ class Assistant:
         for answer in self.ask_stream(question, history):
             pass
         return answer
+
+    def search(self, question: str, k: int, documents: Sequence[str] | None = None) -> list[Hit]:
+        """The ``k`` best documents for ``question`` (of ``documents``, if given), each at its best
+        passage: what ``search --json`` and the API's /search give."""
+        return best_passages(self.retriever, question, k, documents)
 
     def ask_stream(self, question: str, history: Sequence[Turn | str] = ()) -> Iterator[Answer]:
         """The answer, growing while a language model (if configured) writes it; else one answer."""

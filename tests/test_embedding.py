@@ -163,8 +163,9 @@ def test_builds_lower_their_priority_and_use_all_cores(tmp_path):
     import subprocess
     import sys
 
-    script = ("import os; from assistant import cli; from assistant.settings import Settings; "
-              "e = cli.batch_embedder(Settings().replace(embedding={'build_nice': 7})); "
+    script = ("import os; from assistant import cli; from assistant.library import Library; "
+              "from assistant.settings import Settings; "
+              "e = cli.batch_embedder(Library(Settings().replace(embedding={'build_nice': 7}))); "
               "print(os.nice(0), e.embedder.processes, e.embedder.passage_nice)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     nice, processes, passage_nice = map(int, done.stdout.split())

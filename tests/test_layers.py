@@ -1,8 +1,9 @@
 """The shape of the code: the layers of docs/architecture.md are the packages of ``assistant/``, and
 each imports only from itself and the layers below it (data flows one way: files -> documents ->
-chunks -> index -> hits -> answer -> web); index files are touched by the store alone, the stores
-(folders, PostgreSQL) are used by the library alone, and manifests are read through the Manifest
-record."""
+chunks -> index -> hits -> answer -> web); the web and the command line reach the index only
+through the library, the session and the records; index files are touched by the store alone, the
+stores (folders, PostgreSQL) are used by the library alone, and manifests are read through the
+Manifest record."""
 
 from __future__ import annotations
 
@@ -81,6 +82,22 @@ def test_a_module_imports_only_from_its_layer_and_below(path):
     here = module_name(path)
     above = {module: layer(module) for module in imported(path) if RANK[module.split(".")[1]] > RANK[here.split(".")[1]]}
     assert above == {}, f"{here} ({layer(here)}) imports from above"
+
+
+# What the web and the command line may use of the layers below: the service (library, session,
+# records, evaluation), the foundation, the documents (the admin tab checks an upload by reading it
+# as the loader does) and the Index protocol, the type of what they are served. Never the index
+# internals or the answer machinery: those they reach through the library and the session.
+OPEN_TO_FRONT_ENDS = {"foundation", "service", "documents"}
+
+
+@pytest.mark.parametrize("path", [path for path in SOURCES if layer(module_name(path)) in {"web", "command line"}],
+                         ids=lambda path: module_name(path))
+def test_the_web_and_the_command_line_reach_the_index_only_through_the_library_and_the_session(path):
+    here = layer(module_name(path))
+    used = {module for module in imported(path) if layer(module) not in OPEN_TO_FRONT_ENDS | {here, "web"}
+            and module != "assistant.index.protocol"}
+    assert used == set(), f"{module_name(path)} uses index or answer internals"
 
 
 def test_the_library_needs_nothing_of_answering():

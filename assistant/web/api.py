@@ -30,7 +30,6 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..answers.retrieval import best_passages
 from ..datatypes import Answer
 from ..records import answer_record, search_record
 from ..session import MAX_QUESTION_CHARS, Assistant, Turn
@@ -159,7 +158,7 @@ def create_api(settings: Settings, current: Callable[[], Assistant]) -> FastAPI:
     def search(request: SearchRequest) -> JSONResponse:
         """The best passage of each of the ``k`` best documents, as ``search --json`` gives them."""
         with answering:
-            hits = best_passages(current().retriever, request.question, request.k, request.documents)
+            hits = current().search(request.question, request.k, request.documents)
         return JSONResponse(search_record(request.id, hits))
 
     @api.get("/documents", response_model=DocumentList, responses=ERRORS, summary="Dokumente im Index")
