@@ -1,5 +1,7 @@
-"""Shared fixtures: the real bundled model, an index of the seed corpus built once per run, the
-assistant over it, the command line in process, and the app served in process."""
+"""Shared fixtures and helpers of the tests in every folder: the real bundled model, an index of the
+seed corpus built once per run, the assistant over it, the command line in process, the app served
+in process, real documents (PDF, DOCX, scans, a press release), vectors, a raw client of the app,
+and axe-core in Chromium."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import io
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -18,6 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
+import httpx
+import numpy as np
 import pytest
 from fpdf import FPDF
 
@@ -186,6 +191,23 @@ def pdf_bytes(pages: Sequence[str | None] = ("Pressemitteilung: Neues Programm f
     return bytes(pdf.output())
 
 
+RELEASE_PAGE_TWO = ("Die Sprechstunde des Bildungsbüros Bottrop findet jeden Dienstag von 9 bis 12 Uhr im Rathaus "
+                    "statt. Ansprechpartnerin ist Frau Annette Wielgosch.")
+
+
+def write_release(path, title="Pressemitteilung Bildungsbüro Bottrop"):
+    """A press release as a real two-page PDF written with fpdf2 (its office hours on page two)."""
+    pdf = FPDF()
+    pdf.set_title(title)
+    pdf.set_font("Helvetica", size=12)
+    pdf.add_page()
+    pdf.multi_cell(0, 8, "Bottrop, 3. Mai 2024 - Das Bildungsbüro Bottrop erweitert sein Beratungsangebot "
+                         "für Familien und Schulen im Stadtgebiet.")
+    pdf.add_page()
+    pdf.multi_cell(0, 8, RELEASE_PAGE_TWO)
+    pdf.output(str(path))
+
+
 SCAN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # Debian's fonts-dejavu-core (setup.sh --test)
 
 
@@ -224,6 +246,17 @@ def docx_bytes(paragraphs: list[str], title: str = "", parts: dict[str, bytes] |
             archive.writestr(name, data)
     return buffer.getvalue()
 
+
+def unit_vectors(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+def clustered_vectors(n: int, dim: int = 32, clusters: int = 40, seed: int = 0) -> np.ndarray:
+    """Vectors around topic centres, as passages cluster in a real archive."""
+    rng = np.random.default_rng(seed)
+    centres = unit_vectors(clusters, dim, seed + 100)
+    vectors = centres[rng.integers(0, clusters, n)] + rng.normal(0, 0.08, (n, dim)).astype(np.float32)
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 def check_citations(answer: Answer, kb: Index) -> None:
     """Every [n] in the text has a citation, numbered 1..k in order; every cited or related passage is
@@ -293,6 +326,41 @@ def session_components(app, session: str) -> int:
     """How many components the Gradio app keeps for one browser session: one per component of the
     page, however many events the session ran (Gradio keeps a copy of each updated component)."""
     return len(app.state_holder[session].blocks_config.blocks)
+
+
+class RawClient:
+    """Talks to the app as the browser does (queue join + event stream), from a given address:
+    the X-Forwarded-For header, which uvicorn trusts from 127.0.0.1 as a local reverse proxy's."""
+
+    def __init__(self, url: str, address: str):
+        self.url, self.address = url, address
+        self.session = secrets.token_hex(8)
+        config = httpx.get(url + "config").json()
+        names = {c["id"]: c["props"].get("elem_id") for c in config["components"]}
+        self.events = {names[d["targets"][0][0]] + "/" + d["targets"][0][1]: d["id"] for d in config["dependencies"]}
+
+    def call(self, event: str, *data) -> list | None:
+        """The event's outputs; None if Gradio rejected the inputs before the handler ran."""
+        headers = {"X-Forwarded-For": self.address}
+        joined = httpx.post(self.url + "gradio_api/queue/join", headers=headers, json={
+            "data": list(data), "fn_index": self.events[event], "session_hash": self.session})
+        joined.raise_for_status()
+        event_id = joined.json()["event_id"]
+        with httpx.stream("GET", self.url + "gradio_api/queue/data", params={"session_hash": self.session},
+                          headers=headers, timeout=120) as stream:
+            for line in stream.iter_lines():
+                message = json.loads(line[5:]) if line.startswith("data:") else {}
+                if message.get("msg") == "process_completed" and message.get("event_id") == event_id:
+                    return message["output"]["data"] if message["success"] else None
+        raise AssertionError(f"{event}: no result")
+
+    def upload(self, name: str, data: bytes) -> dict:
+        uploaded = httpx.post(self.url + "gradio_api/upload", files={"files": (name, data)})
+        uploaded.raise_for_status()
+        return {"path": uploaded.json()[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+    def login(self, secret: str) -> str:
+        return self.call("admin-anmelden/click", secret)[1]
 
 
 # -- the app in a real browser (Debian's chromium through playwright) ------------------------------
@@ -376,3 +444,19 @@ def open_page(browser, url: str, width: int = 1280):
     page.goto(url, wait_until="load")  # Gradio keeps a connection open, so never "networkidle"
     page.locator("#frage textarea").wait_for(timeout=30_000)
     return page, foreign
+
+
+# -- axe-core in Chromium (npm, installed by scripts/setup.sh --test) ------------------------------
+
+AXE = PROJECT_DIR / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def violations(page) -> list[str]:
+    """axe-core's WCAG 2.x A/AA violations on the page as it is now, one line per element."""
+    assert AXE.is_file(), "axe-core is missing; run scripts/setup.sh --test"
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA)
+    assert result["passes"], "axe-core checked nothing"
+    return [f"{v['id']} ({v['help']}): {node['target']} {node.get('failureSummary', '')}"
+            for v in result["violations"] for node in v["nodes"]]

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import shutil
 
-import httpx
 import pytest
 
 from assistant.library import Library
 from assistant.session import Assistant, LiveAssistant
 from assistant.web.access import AdminAccess, LoginThrottle
 from assistant.web.ui import build_app
-from conftest import SEED_CORPUS, free_port, session_components
+from conftest import SEED_CORPUS, RawClient, free_port, session_components
 
 PASSWORD = "Zugang-7f3a-richtig"
 
@@ -114,41 +112,6 @@ def test_without_an_admin_password_nobody_logs_in():
 
 
 # -- through the real Gradio server -------------------------------------------------------------
-
-class RawClient:
-    """Talks to the app as the browser does (queue join + event stream), from a given address:
-    the X-Forwarded-For header, which uvicorn trusts from 127.0.0.1 as a local reverse proxy's."""
-
-    def __init__(self, url: str, address: str):
-        self.url, self.address = url, address
-        self.session = secrets.token_hex(8)
-        config = httpx.get(url + "config").json()
-        names = {c["id"]: c["props"].get("elem_id") for c in config["components"]}
-        self.events = {names[d["targets"][0][0]] + "/" + d["targets"][0][1]: d["id"] for d in config["dependencies"]}
-
-    def call(self, event: str, *data) -> list | None:
-        """The event's outputs; None if Gradio rejected the inputs before the handler ran."""
-        headers = {"X-Forwarded-For": self.address}
-        joined = httpx.post(self.url + "gradio_api/queue/join", headers=headers, json={
-            "data": list(data), "fn_index": self.events[event], "session_hash": self.session})
-        joined.raise_for_status()
-        event_id = joined.json()["event_id"]
-        with httpx.stream("GET", self.url + "gradio_api/queue/data", params={"session_hash": self.session},
-                          headers=headers, timeout=120) as stream:
-            for line in stream.iter_lines():
-                message = json.loads(line[5:]) if line.startswith("data:") else {}
-                if message.get("msg") == "process_completed" and message.get("event_id") == event_id:
-                    return message["output"]["data"] if message["success"] else None
-        raise AssertionError(f"{event}: no result")
-
-    def upload(self, name: str, data: bytes) -> dict:
-        uploaded = httpx.post(self.url + "gradio_api/upload", files={"files": (name, data)})
-        uploaded.raise_for_status()
-        return {"path": uploaded.json()[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}
-
-    def login(self, secret: str) -> str:
-        return self.call("admin-anmelden/click", secret)[1]
-
 
 @pytest.fixture(scope="module")
 def admin_server(seed_kb, seed_settings, embedder, tmp_path_factory):

@@ -8,12 +8,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import PROJECT_DIR, answered, ask_in_page, open_page, serving
+from conftest import answered, ask_in_page, open_page, serving, violations
 
 pytestmark = pytest.mark.browser
 
-AXE = PROJECT_DIR / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PASSWORD = "barrierefrei-pruefen-7"
 QUESTION = "Wer ist für Potenzialförderung zuständig?"
 
@@ -25,16 +23,6 @@ def app_with_admin(seed_kb, seed_settings, tmp_path_factory):
     app, url = serving(seed_settings.replace(admin={"password": PASSWORD}, app={"feedback_file": feedback}), seed_kb)
     yield url
     app.close()
-
-
-def violations(page) -> list[str]:
-    """axe-core's WCAG 2.x A/AA violations on the page as it is now, one line per element."""
-    assert AXE.is_file(), "axe-core is missing; run scripts/setup.sh --test"
-    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA)
-    assert result["passes"], "axe-core checked nothing"
-    return [f"{v['id']} ({v['help']}): {node['target']} {node.get('failureSummary', '')}"
-            for v in result["violations"] for node in v["nodes"]]
 
 
 def ask(page) -> None:

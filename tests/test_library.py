@@ -11,31 +11,13 @@ import subprocess
 import sys
 
 import pytest
-from fpdf import FPDF
 
 from assistant.evaluation import quality_check
 from assistant.exceptions import QualityCheckFailed, SettingsError
 from assistant.library import Library
 from assistant.session import Assistant, LiveAssistant
 from assistant.settings import Settings
-from conftest import BENCHMARKS, PROJECT_DIR, fill_with_copies, folders, kill_midway
-
-PAGE_TWO = ("Die Sprechstunde des Bildungsbüros Bottrop findet jeden Dienstag von 9 bis 12 Uhr im Rathaus statt. "
-            "Ansprechpartnerin ist Frau Annette Wielgosch.")
-
-
-def write_release(path, title="Pressemitteilung Bildungsbüro Bottrop"):
-    """A real two-page PDF written with fpdf2."""
-    pdf = FPDF()
-    pdf.set_title(title)
-    pdf.set_font("Helvetica", size=12)
-    pdf.add_page()
-    pdf.multi_cell(0, 8, "Bottrop, 3. Mai 2024 - Das Bildungsbüro Bottrop erweitert sein Beratungsangebot "
-                         "für Familien und Schulen im Stadtgebiet.")
-    pdf.add_page()
-    pdf.multi_cell(0, 8, PAGE_TWO)
-    pdf.output(str(path))
-
+from conftest import BENCHMARKS, PROJECT_DIR, fill_with_copies, folders, kill_midway, write_release
 
 def asked(cli, settings: Settings, question: str) -> dict:
     """``ask --json QUESTION``'s answer."""

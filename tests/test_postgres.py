@@ -24,9 +24,7 @@ from assistant.index.postgres import PostgresIndex
 from assistant.library import Library, open_store
 from assistant.session import Assistant, LiveAssistant
 from assistant.settings import Settings
-from conftest import BENCHMARKS, PROJECT_DIR, free_port, start_app, stop, wait_for
-from test_access import RawClient
-from test_library import write_release
+from conftest import BENCHMARKS, PROJECT_DIR, RawClient, free_port, start_app, stop, wait_for, write_release
 
 DEV_QUESTIONS = BENCHMARKS / "initiatives-qa-dev.jsonl"
 # spelled without umlauts, compound parts alone, a word of no passage, a misspelling

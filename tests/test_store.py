@@ -18,8 +18,7 @@ from assistant.index.vectors import VectorIndex
 from assistant.library import Library
 from assistant.session import Assistant, LiveAssistant
 from assistant.settings import Settings
-from conftest import SEED_CORPUS, fill_with_copies, folders, kill_midway
-from test_vectors import clustered_vectors
+from conftest import SEED_CORPUS, clustered_vectors, fill_with_copies, folders, kill_midway
 
 
 def store_of(settings: Settings) -> IndexStore:

@@ -9,8 +9,8 @@ import pytest
 
 from assistant.library import Library
 from assistant.settings import Settings
-from conftest import PROJECT_DIR, SEED_CORPUS, answered, ask_in_page, indexed, open_page, serving, wait_for
-from test_library import write_release
+from conftest import (PROJECT_DIR, SEED_CORPUS, answered, ask_in_page, indexed, open_page, serving, wait_for,
+                      write_release)
 
 pytestmark = pytest.mark.browser
 

@@ -1,11 +1,7 @@
 import numpy as np
 
 from assistant.index.vectors import VectorIndex
-
-
-def unit_vectors(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
-    vectors = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+from conftest import clustered_vectors, unit_vectors
 
 
 def test_small_collections_use_exact_search_and_find_the_nearest():
@@ -16,14 +12,6 @@ def test_small_collections_use_exact_search_and_find_the_nearest():
     assert results[0][0] == 17 and abs(results[0][1] - 1.0) < 1e-5
     scores = [s for _, s in results]
     assert scores == sorted(scores, reverse=True)
-
-
-def clustered_vectors(n: int, dim: int = 32, clusters: int = 40, seed: int = 0) -> np.ndarray:
-    """Vectors around topic centres, as passages cluster in a real archive."""
-    rng = np.random.default_rng(seed)
-    centres = unit_vectors(clusters, dim, seed + 100)
-    vectors = centres[rng.integers(0, clusters, n)] + rng.normal(0, 0.08, (n, dim)).astype(np.float32)
-    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
 def test_large_collections_switch_to_ivf_with_high_recall():

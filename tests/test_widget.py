@@ -14,8 +14,7 @@ import pytest
 
 from assistant.library import Library
 from assistant.settings import Settings
-from conftest import SEED_CORPUS, indexed, serving
-from test_accessibility import violations
+from conftest import SEED_CORPUS, indexed, serving, violations
 
 pytestmark = pytest.mark.browser
 
