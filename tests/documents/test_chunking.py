@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,8 +9,8 @@ from hypothesis import strategies as st
 from assistant.datatypes import Chunk, Document, DocumentMeta
 from assistant.documents.chunking import blocks, caption_entries, chunk_document, is_furniture, sentences, units
 from assistant.documents.loading import load_corpus, load_file
+from conftest import SEED_CORPUS as CORPUS
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 KONTAKTE = "zukunftsbildung-ruhr-initiative-und-kontakte.txt"
 BLOCK = "Potenzialförderung\nTalentMetropole Ruhr\nBernd Kreuzinger: kreuzinger@talentmetropoleruhr.de"
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from assistant.documents.loading import SUPPORTED_SUFFIXES, decode_text, load_corpus, load_file, read_html
 from assistant.exceptions import LoadError
 from assistant.settings import Settings
-from conftest import docx_bytes, pdf_bytes
+from conftest import SEED_CORPUS, docx_bytes, pdf_bytes
 
 GERMAN = "Förderung für Städte, Straße"
 
@@ -520,8 +520,7 @@ def test_duplicate_ids_are_reported(corpus: Path):
 
 
 def test_real_corpus_loads_without_problems():
-    corpus_dir = Path(__file__).resolve().parent.parent / "corpus"
-    result = load_corpus(corpus_dir)
+    result = load_corpus(SEED_CORPUS)
     assert result.problems == []
     documents = _by_id(result)
     assert len(documents) == 5
@@ -530,8 +529,8 @@ def test_real_corpus_loads_without_problems():
     assert press.meta.date == "2023-04-21"
     assert press.meta.kind == "Pressemitteilung"
     # the hash covers the file and its metadata sidecar, so edited metadata counts as a change
-    sidecar = corpus_dir / (press.id + ".meta.json")
-    assert press.sha256 == hashlib.sha256((corpus_dir / press.id).read_bytes() + sidecar.read_bytes()).hexdigest()
+    sidecar = SEED_CORPUS / (press.id + ".meta.json")
+    assert press.sha256 == hashlib.sha256((SEED_CORPUS / press.id).read_bytes() + sidecar.read_bytes()).hexdigest()
     assert "\r" not in press.text
 
 
