@@ -300,6 +300,24 @@ def fill_with_copies(folder: Path, count: int) -> None:
         (folder / f"zusatz-{i}.txt").write_text(f"Zusatzdokument {i}.\n{text}", encoding="utf-8")
 
 
+def assert_same_ranking(found: Sequence[tuple[object, float]], expected: Sequence[tuple[object, float]],
+                        tolerance: float, what: str = "") -> None:
+    """Two rankings of (id, score), best first, agree up to ``tolerance``: the same score at every
+    rank, and each id found scored as expected. Ids whose scores lie within ``tolerance`` of each
+    other are ties and may swap, also across the cut at the last rank. Scores are never compared
+    rounded: rounding turns a difference of 1e-6 into a failure whenever a score sits at a rounding
+    boundary, which depends on the processor's floating-point paths."""
+    assert len(found) == len(expected), (what, found, expected)
+    assert np.allclose([s for _, s in found], [s for _, s in expected], rtol=0, atol=tolerance), (what, found, expected)
+    for ranking, other in ((found, expected), (expected, found)):
+        scores, cut = dict(other), other[-1][1] if other else 0.0
+        for item, score in ranking:
+            if item in scores:
+                assert abs(score - scores[item]) <= tolerance, (what, item, score, scores[item])
+            else:  # beyond the other's cut: only a tie with its last rank
+                assert score <= cut + tolerance, (what, item, score, cut)
+
+
 def wait_for(condition: Callable[[], object], timeout: float = 60, what: str = "the condition") -> None:
     """Return as soon as ``condition()`` is true; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
