@@ -468,11 +468,18 @@ def open_page(browser, url: str, width: int = 1280):
 
 AXE = PROJECT_DIR / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# The page at rest: no transition running (a colour or opacity between two states) ...
+NO_TRANSITION = "() => document.getAnimations().every((animation) => !(animation instanceof CSSTransition))"
+# ... and no component waiting for an event's outputs (Gradio marks it ``pending``).
+AT_REST = ("() => document.querySelector('.gradio-container .pending') === null && "
+           "document.getAnimations().every((animation) => !(animation instanceof CSSTransition))")
 
 
-def violations(page) -> list[str]:
-    """axe-core's WCAG 2.x A/AA violations on the page as it is now, one line per element."""
+def violations(page, state: str = AT_REST) -> list[str]:
+    """axe-core's WCAG 2.x A/AA violations on the page, one line per element, checked once the page
+    is in ``state`` (a JavaScript condition; by default at rest), never mid-way between two states."""
     assert AXE.is_file(), "axe-core is missing; run scripts/setup.sh --test"
+    page.wait_for_function(state, timeout=10_000)
     page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
     result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA)
     assert result["passes"], "axe-core checked nothing"

@@ -18,6 +18,10 @@
   polite live region, role=log, so that new answers are read out) is named "Gespräch", the
   upload field is named by its visible German text, and each citation link by its title
   ("Quelle 1: <Titel>").
+* ``READABLE_WHILE_PENDING``: while an event that writes a Markdown or HTML component runs, Gradio
+  fades the component to 20 % opacity (``.pending``) and back over 0.15 s; its text is then grey
+  on white (the admin tab's documents table: 2.88:1 mid-fade, axe-core's color-contrast; 1.4:1
+  faded). The text keeps its colour; Gradio's progress timer still marks the component.
 
 A further rule lives in the chat's handler (``ui.chat_tab``): every output gets a value, never
 ``gr.skip()``; in Gradio 6.31 a skip followed by a value leaves one more component copy in the
@@ -81,6 +85,9 @@ GERMAN_TEXTS = gr.I18n(de={"chatbot.copy_message": "Nachricht kopieren", "chatbo
 GERMAN_BROWSER = (b"<script>for (const [name, value] of [['language', 'de-DE'], ['languages', ['de-DE', 'de']]])"
                   b" Object.defineProperty(Navigator.prototype, name, {get: () => value, configurable: true});"
                   b"</script>")
+
+# Style for the page's ``css``: a component being written keeps its text readable.
+READABLE_WHILE_PENDING = ".gradio-container .pending { opacity: 1 !important; }\n"
 
 # Script run when the page loads (a statement, for the page's ``js`` function).
 ACCESSIBLE_NAMES = """

@@ -14,7 +14,7 @@ from ..session import LiveAssistant, Turn
 from .access import AdminAccess
 from .admin_tab import admin_tab
 from .feedback import FeedbackLog
-from .gradio_fixes import ACCESSIBLE_NAMES
+from .gradio_fixes import ACCESSIBLE_NAMES, READABLE_WHILE_PENDING
 from .render import answer_markdown, documents_html, escape_markdown, sources_html
 
 TITLE = "Ruhr-Bildungsassistent"
@@ -43,7 +43,7 @@ table.dokumente td, table.dokumente th { padding: 0.2em 0.4em; text-align: left;
 a:focus-visible, button:focus-visible, summary:focus-visible, [tabindex]:focus-visible, [role="tab"]:focus-visible,
 input:focus-visible, textarea:focus-visible { outline: 3px solid #1d4ed8 !important; outline-offset: 2px; }
 .quelle:focus { outline: 3px solid #1d4ed8; }
-"""
+""" + READABLE_WHILE_PENDING
 
 # Citation numbers in answers are links to "#quelle-N": by mouse or keyboard (Enter), they scroll to
 # that source in the panel, mark it and move the focus there, so keyboard and screen-reader users

@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import answered, ask_in_page, open_page, serving, violations
+from conftest import NO_TRANSITION, answered, ask_in_page, open_page, serving, violations
 
 pytestmark = pytest.mark.browser
 
@@ -44,8 +44,14 @@ def test_no_wcag_violations_on_start_answer_sources_and_admin_views(browser, app
     page.locator("#admin-passwort input").fill(PASSWORD)
     page.locator("#admin-anmelden").click()
     page.locator("#admin-datei").wait_for(state="visible", timeout=10_000)
-    page.locator("#admin-dokumente table").wait_for(timeout=10_000)
+    page.locator("#admin-dokumente table tr td").first.wait_for(timeout=10_000)  # the documents listed
     found["admin tab"] = violations(page)
+    # While an action runs, Gradio marks what it will replace as pending (and faded it to 20 %).
+    pending = "#admin-dokumente .html-container, #admin-status [data-testid='markdown-wrapper']"
+    page.evaluate("selector => document.querySelectorAll(selector).forEach((e) => e.classList.add('pending'))", pending)
+    found["admin tab, lists being replaced"] = violations(page, NO_TRANSITION)
+    opacity = "selector => [...document.querySelectorAll(selector)].map((e) => getComputedStyle(e).opacity)"
+    assert page.evaluate(opacity, pending) == ["1", "1"]  # not faded: the text keeps its contrast
     assert {view: problems for view, problems in found.items() if problems} == {}
     assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1")  # no sideways scrolling
     assert foreign == []

@@ -1,6 +1,9 @@
 """The workarounds for Gradio's bugs (assistant/gradio_fixes.py): still needed, and working. The
 served app's use of them is tested in test_ui.py and, in a browser, test_accessibility.py."""
 
+import re
+from pathlib import Path
+
 import gradio
 from gradio.utils import LRUCache
 
@@ -31,3 +34,9 @@ def test_recent_sessions_drop_the_least_recently_used_and_forget_what_else_is_ke
     assert list(recent) == ["long conversation", "visitor 2"] and forgotten == ["visitor 1"]
     assert recent.get("visitor 1") is None and recent["visitor 2"] == "q2"
 
+
+def test_gradio_still_fades_components_that_are_being_written():
+    # READABLE_WHILE_PENDING is needed while Gradio's styles fade a pending Markdown or HTML component.
+    assets = Path(gradio.__file__).parent / "templates" / "frontend" / "assets"
+    assert any(re.search(r"\.pending\.svelte-\w+\{opacity:\.2\}", path.read_text(encoding="utf-8"))
+               for path in assets.glob("*.css"))
