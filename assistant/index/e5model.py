@@ -9,7 +9,7 @@ tokenizer is the file's SentencePiece unigram vocabulary, handed to the ``senten
 (which loads its 250 000 pieces in well under a second and a tenth of the memory Hugging Face
 ``tokenizers`` needed), fed through the same per-character normalisation as the C engine; both
 engines give the same token ids and vectors with cosine similarity above 0.9995
-(tests/test_embedding.py). Matrix products run in bfloat16
+(tests/index/test_embedding.py). Matrix products run in bfloat16
 where the processor computes it natively (AVX512-BF16 or AMX), else in float32 (setting
 ``embedding.precision`` chooses one, so that results need not depend on the processor).
 

@@ -106,7 +106,7 @@ class TorchE5Embedder:
         from .e5model import E5Torch
 
         self._model = E5Torch(threads=1, dtype=precision)
-        self.model_id = DEFAULT_EMBEDDING_MODEL  # same vectors as the C engine (tests/test_embedding.py)
+        self.model_id = DEFAULT_EMBEDDING_MODEL  # same vectors as the C engine (tests/index/test_embedding.py)
         self.dim = self._model.dim
         self.batch_size = batch_size
         # Batches of passages go to ``threads`` single-threaded processes: torch's own threads wait for

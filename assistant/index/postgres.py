@@ -28,7 +28,7 @@ terms are made on our side by the analyzer of the in-memory index (``analysis.py
 ``german`` text search configuration stems with Snowball and folds ä/ae alike as ours does, but
 it does not split compounds ("Förderung" would not find "Potenzialförderung"), and its tokenizer
 and stop words would give other statistics; so both backends score alike
-(``tests/test_postgres.py``). The postings table, not a tsvector column with a GIN index: a GIN
+(``tests/index/test_postgres.py``). The postings table, not a tsvector column with a GIN index: a GIN
 search finds the chunks but not how often a term occurs in them, so BM25 had to unpack every
 matching chunk's tsvector: about 10 times slower at 20,000 passages, 32.7 against 3.4 ms a
 question (``benchmarks/postgres_query.py``, 2026-11-22). The analyzer's compound parts and the

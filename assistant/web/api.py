@@ -1,6 +1,6 @@
 """The JSON API beside the chat: what an initiative's website (or the widget) asks the assistant.
 
-``create_api`` returns a FastAPI application that ``assistant/server.py`` mounts at ``/api`` in
+``create_api`` returns a FastAPI application that ``assistant/web/server.py`` mounts at ``/api`` in
 the same process as the chat page, answering from the same index version (it follows updates as
 the chat does). Its answers are the objects ``ask --json`` and ``search --json`` write, made by
 the same functions (``records.py``). Browsers may call it only from

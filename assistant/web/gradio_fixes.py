@@ -1,5 +1,5 @@
 """Workarounds for Gradio 6.31, each for one bug or gap; when Gradio is upgraded, check each again
-(tests/test_gradio_fixes.py shows which are still needed).
+(tests/web/test_gradio_fixes.py shows which are still needed).
 
 * ``RecentSessions``: Gradio's per-session message queues are an ``LRUCache`` that drops the oldest
   *created* session, not the least recently *used*; after 2000 newer visitors the answer in flight

@@ -1,4 +1,4 @@
-"""The workarounds for Gradio's bugs (assistant/gradio_fixes.py): still needed, and working. The
+"""The workarounds for Gradio's bugs (assistant/web/gradio_fixes.py): still needed, and working. The
 served app's use of them is tested in test_ui.py and, in a browser, test_accessibility.py."""
 
 import re
