@@ -27,15 +27,20 @@ import multiprocessing
 import re
 import struct
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 QK = 32  # weights per 4-bit block
 BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", 16)])  # Q4_0: fp16 scale, 32 nibbles
 _SPACES = re.compile(" {2,}")
+# A layer's weights as ``E5Torch.states`` takes them (and as a fine-tuned model stores them).
+LAYER_WEIGHTS = ("qkv.w", "qkv.b", "out.w", "out.b", "norm1.w", "norm1.b", "up.w", "up.b", "down.w", "down.b",
+                 "norm2.w", "norm2.b")
 _LAYER_TENSORS = ("q.w", "q.b", "k.w", "k.b", "v.w", "v.b", "ao.w", "ao.b", "aln.w", "aln.b",
                   "fi.w", "fi.b", "fo.w", "fo.b", "oln.w", "oln.b")
 
@@ -187,20 +192,29 @@ class E5Torch:
         self._positions = as_tensor(model.tensors["emb.pos"]).reshape(model.max_positions, -1)
         self._token_type = as_tensor(model.tensors["emb.type"]).reshape(-1, model.hidden)[0]
         self._embedding_norm = (as_tensor(model.tensors["emb.ln.w"]), as_tensor(model.tensors["emb.ln.b"]))
-        self._layers = [self._layer(f"l{index}.") for index in range(model.layers)]
 
-    def _layer(self, prefix: str) -> dict[str, tuple]:
+    @cached_property
+    def layers(self) -> list[dict[str, Any]]:
+        """The bundled encoder layers in ``self.dtype``, dequantised at first use (a model that runs
+        other layers, such as the answer verifier, never pays for these)."""
+        return [{name: tensor.to(self.dtype) for name, tensor in self.layer_weights(index).items()}
+                for index in range(self.model.layers)]
+
+    def layer_weights(self, index: int) -> dict[str, Any]:
+        """Layer ``index`` of the bundled file as float32 tensors, by the names ``states`` uses
+        (``LAYER_WEIGHTS``): where fine-tuning starts."""
         torch, model, h, f = self._torch, self.model, self.model.hidden, self.model.ffn
+        prefix = f"l{index}."
         vector = lambda name: torch.from_numpy(np.array(model.tensors[prefix + name], dtype=np.float32))  # noqa: E731
-        matrix = lambda name, rows: torch.from_numpy(model.matrix(prefix + name, rows)).to(self.dtype)  # noqa: E731
-        qkv = torch.cat([matrix(name, h) for name in ("q.w", "k.w", "v.w")])
+        matrix = lambda name, rows: torch.from_numpy(model.matrix(prefix + name, rows))  # noqa: E731
         return {
-            "qkv": (qkv, torch.cat([vector(name) for name in ("q.b", "k.b", "v.b")]).to(self.dtype)),
-            "out": (matrix("ao.w", h), vector("ao.b").to(self.dtype)),
-            "norm1": (vector("aln.w").to(self.dtype), vector("aln.b").to(self.dtype)),
-            "up": (matrix("fi.w", f), vector("fi.b").to(self.dtype)),
-            "down": (matrix("fo.w", h), vector("fo.b").to(self.dtype)),
-            "norm2": (vector("oln.w").to(self.dtype), vector("oln.b").to(self.dtype)),
+            "qkv.w": torch.cat([matrix(name, h) for name in ("q.w", "k.w", "v.w")]),
+            "qkv.b": torch.cat([vector(name) for name in ("q.b", "k.b", "v.b")]),
+            "out.w": matrix("ao.w", h), "out.b": vector("ao.b"),
+            "norm1.w": vector("aln.w"), "norm1.b": vector("aln.b"),
+            "up.w": matrix("fi.w", f), "up.b": vector("fi.b"),
+            "down.w": matrix("fo.w", h), "down.b": vector("fo.b"),
+            "norm2.w": vector("oln.w"), "norm2.b": vector("oln.b"),
         }
 
     def tokens(self, texts: Sequence[str], prefix: str) -> list[list[int]]:
@@ -244,36 +258,44 @@ class E5Torch:
     def _forward(self, contents: list[list[int]]) -> np.ndarray:
         """Mean of the last hidden states over each window's tokens, <s> and </s> included."""
         torch = self._torch
-        functional = torch.nn.functional
-        model = self.model
-        length = max(len(c) for c in contents) + 2
-        ids = np.full((len(contents), length), model.unk, dtype=np.int64)
-        mask = np.zeros((len(contents), length), dtype=bool)
-        for row, content in enumerate(contents):
-            ids[row, :len(content) + 2] = [model.bos, *content, model.eos]
-            mask[row, :len(content) + 2] = True
         with torch.inference_mode():
-            words = torch.from_numpy(dequantise(self._words[ids]))
-            x = words + self._positions[:length] + self._token_type
-            x = functional.layer_norm(x, (self.dim,), *self._embedding_norm, eps=model.eps).to(self.dtype)
-            keep = torch.from_numpy(mask)
-            attention_mask = torch.zeros(keep.shape, dtype=self.dtype).masked_fill(~keep, float("-inf"))
-            attention_mask = attention_mask[:, None, None, :]
-            rows, heads = len(contents), model.heads
-            # All in self.dtype (bfloat16 keeps the cosine to the C engine's vectors above 0.9998 and is
-            # 7 % faster than layer norms in float32); the mean is taken in float32.
-            for layer in self._layers:
-                qkv = functional.linear(x, *layer["qkv"])
-                q, k, v = qkv.view(rows, length, 3, heads, -1).permute(2, 0, 3, 1, 4)
-                context = functional.scaled_dot_product_attention(q, k, v, attn_mask=attention_mask)
-                context = context.transpose(1, 2).reshape(rows, length, self.dim)
-                x = functional.layer_norm(x + functional.linear(context, *layer["out"]), (self.dim,),
-                                          *layer["norm1"], eps=model.eps)
-                hidden = functional.gelu(functional.linear(x, *layer["up"]))
-                x = functional.layer_norm(x + functional.linear(hidden, *layer["down"]), (self.dim,),
-                                          *layer["norm2"], eps=model.eps)
+            x, keep = self.states([[self.model.bos, *content, self.model.eos] for content in contents], self.layers)
             weights = keep.unsqueeze(-1).float()
             return ((x.float() * weights).sum(1) / weights.sum(1)).numpy().astype(np.float64)
+
+    def states(self, rows: Sequence[Sequence[int]], layers: Sequence[Mapping[str, Any]]) -> tuple[Any, Any]:
+        """The hidden states after ``layers`` (``self.layers``, or a fine-tuned model's) of token
+        ``rows`` (<s> and </s> included), padded to the longest, and the mask of real tokens. Runs
+        with autograd where the caller allows it (training), else under the caller's inference mode."""
+        torch = self._torch
+        functional = torch.nn.functional
+        model = self.model
+        length = max(len(row) for row in rows)
+        ids = np.full((len(rows), length), model.unk, dtype=np.int64)
+        mask = np.zeros((len(rows), length), dtype=bool)
+        for number, row in enumerate(rows):
+            ids[number, :len(row)] = row
+            mask[number, :len(row)] = True
+        dtype = layers[0]["qkv.w"].dtype if layers else self.dtype
+        words = torch.from_numpy(dequantise(self._words[ids]))
+        x = words + self._positions[:length] + self._token_type
+        x = functional.layer_norm(x, (self.dim,), *self._embedding_norm, eps=model.eps).to(dtype)
+        keep = torch.from_numpy(mask)
+        attention_mask = torch.zeros(keep.shape, dtype=dtype).masked_fill(~keep, float("-inf"))[:, None, None, :]
+        heads = model.heads
+        # All in the layers' dtype (bfloat16 keeps the cosine to the C engine's vectors above 0.9998 and
+        # is 7 % faster than layer norms in float32).
+        for layer in layers:
+            qkv = functional.linear(x, layer["qkv.w"], layer["qkv.b"])
+            q, k, v = qkv.view(len(rows), length, 3, heads, -1).permute(2, 0, 3, 1, 4)
+            context = functional.scaled_dot_product_attention(q, k, v, attn_mask=attention_mask)
+            context = context.transpose(1, 2).reshape(len(rows), length, self.dim)
+            x = functional.layer_norm(x + functional.linear(context, layer["out.w"], layer["out.b"]), (self.dim,),
+                                      layer["norm1.w"], layer["norm1.b"], eps=model.eps)
+            hidden = functional.gelu(functional.linear(x, layer["up.w"], layer["up.b"]))
+            x = functional.layer_norm(x + functional.linear(hidden, layer["down.w"], layer["down.b"]), (self.dim,),
+                                      layer["norm2.w"], layer["norm2.b"], eps=model.eps)
+        return x, keep
 
 
 _FORKED: E5Torch | None = None  # the model a forked child computes with (set just before forking)
