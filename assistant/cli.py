@@ -25,7 +25,7 @@ from .documents.ocr import page_label
 from .exceptions import AssistantError
 from .library import Library
 from .records import answer_record, search_record
-from .session import Assistant, ChatSession
+from .session import Assistant
 from .settings import FUSIONS, Settings
 
 log = logging.getLogger("assistant")
@@ -251,10 +251,7 @@ def cmd_search(args: argparse.Namespace, library: Library) -> int:
 def cmd_ask(args: argparse.Namespace, library: Library) -> int:
     assistant = open_assistant(library)
     for record in questions_of(args):
-        session = ChatSession(assistant)
-        for earlier in record.get("history") or []:
-            session.ask(str(earlier))
-        answer = session.ask(record["question"])
+        answer = assistant.ask(record["question"], [str(earlier) for earlier in record.get("history") or []])
         if args.json:
             print(json.dumps(answer_record(record["id"], answer), ensure_ascii=False), flush=True)
         else:

@@ -25,7 +25,7 @@ from .index.embedding import Embedder
 from .index.protocol import Index
 from .index.updating import QualityCheck, Verdict
 from .language.text import text_key
-from .session import Assistant, ChatSession
+from .session import Assistant
 from .settings import Settings
 
 
@@ -137,11 +137,9 @@ def score_qa(assistant: Assistant, cases: Sequence[QaCase]) -> tuple[list[dict[s
     present, and refusal exactly where the documents do not answer."""
     rows = []
     for case in cases:
-        session = ChatSession(assistant)
-        for earlier in case.history:
-            session.ask(earlier)
+        assistant.answered_turns(case.history)  # the earlier questions are answered (and kept) first
         started = time.perf_counter()
-        answer = session.ask(case.question)
+        answer = assistant.ask(case.question, case.history)
         milliseconds = 1000 * (time.perf_counter() - started)
         answerable = case.evidence is not None
         evidence_ok = (any(text_key(case.evidence) in text_key(c.chunk.text) for c in answer.citations[:3])

@@ -4,6 +4,12 @@
 conversation's turns so that "Und wie lautet ihre E-Mail-Adresse?" is searched together with
 the subject of the turns before it (the earlier question and the names in the earlier answer),
 without a language model.
+
+The command line and the API usually send the history as earlier *questions* only. Those turns
+are answered first, as the chat answered them (``Assistant.answered_turns``, with the answers of
+recent conversations kept), so a follow-up knows whom "ihre" means there too. Every question, and
+every earlier one, is read with the documents' spelling first (``language/spelling.py``:
+"oberbuergermeisterin", "der ob von bochum").
 """
 
 from __future__ import annotations
@@ -14,20 +20,23 @@ import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
-from .answers.answer_model import AnswerModel
+from .answers.answer_model import Decision
 from .answers.answering import compose_answer
 from .answers.features import FEATURES, entity_words
 from .answers.llm import LanguageModel
 from .answers.retrieval import Retriever, best_passages
+from .answers.verifier import Verifier, load_verifier
 from .datatypes import Answer, Hit
 from .exceptions import IndexProblem
 from .index.embedding import Embedder, embedder_for
 from .index.protocol import Index
 from .language.analysis import STOPWORDS
 from .language.questions import PERSON, Question, classify
+from .language.spelling import Spelling
 from .language.text import words
 from .library import Library
 from .settings import Settings
@@ -35,6 +44,7 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 500
+EARLIER_TURNS_KEPT = 512  # answers to earlier questions sent without their answer (CLI, API)
 EMPTY_QUESTION = "Bitte stellen Sie eine Frage, zum Beispiel: „Wer ist für Potenzialförderung zuständig?“"
 TOO_LONG = (f"Ihre Frage ist sehr lang; berücksichtigt wurden die ersten {MAX_QUESTION_CHARS} Zeichen. ")
 
@@ -97,13 +107,20 @@ class Assistant:
     """Retrieval and answering over one index, loaded once and shared by all sessions."""
 
     def __init__(self, settings: Settings, kb: Index, embedder: Embedder | None = None,
-                 model: AnswerModel | None = None):
+                 decision: Decision | None = None, verifier: Verifier | None = None):
+        """``decision`` and ``verifier`` default to the bundled ones (the verifier only with the
+        setting ``answering.verifier`` and a decision that has a verified stage)."""
         self.settings = settings
         self.kb = kb
         self.embedder = embedder or embedder_for(settings)
         self.retriever = Retriever(kb, self.embedder, settings)
-        self.model = model or AnswerModel.load(features=FEATURES)
+        self.decision = decision or Decision.load(features=FEATURES)
+        if verifier is None and settings.answering.verifier and self.decision.verified is not None:
+            verifier = load_verifier(settings.embedding.precision)
+        self.verifier = verifier if settings.answering.verifier else None
         self.language_model = LanguageModel.from_settings(settings)
+        self.spelling = Spelling.from_texts(chunk.text for chunk in kb.chunks)
+        self._answer_earlier = lru_cache(maxsize=EARLIER_TURNS_KEPT)(self._answer_of)
 
     def ask(self, question: str, history: Sequence[Turn | str] = ()) -> Answer:
         """Answer ``question``; ``history`` holds the earlier turns (or questions) of the conversation."""
@@ -124,7 +141,8 @@ class Assistant:
             yield Answer(EMPTY_QUESTION, False)
             return
         asked, query_vector, hits = self.retrieve(text, history)
-        answer = compose_answer(asked, hits, self.kb, query_vector, self.model, self.settings.answering)
+        answer = compose_answer(asked, hits, self.kb, query_vector, self.decision, self.verifier,
+                              self.settings.answering)
         answers = iter([answer])
         if self.language_model is not None and answer.answered:
             answers = self.language_model.answer(asked.text, hits, answer)
@@ -134,16 +152,33 @@ class Assistant:
     def retrieve(self, text: str, history: Sequence[Turn | str] = ()) -> tuple[Question, np.ndarray, list[Hit]]:
         """The question as understood in its conversation (search text, kind, language), its
         vector, and the passages found for it."""
-        turns = [turn if isinstance(turn, Turn) else Turn(str(turn)) for turn in history]
-        # Earlier questions come as they were typed (the chat keeps them): clean them like this one.
-        turns = [replace(turn, question=clean_question(turn.question)[0]) for turn in turns]
-        query = contextual_query(text, turns)
+        text = self.spelling.normalise(text)
+        query = contextual_query(text, self.answered_turns(history))
         asked, searched = classify(text), classify(query)
         kind = asked.kind if asked.kind != "other" else searched.kind
         query_vector = self.embedder.embed_queries([query])[0]
         hits = self.retriever.search(query, k=self.settings.answering.passages, query_vector=query_vector,
                                      question=searched)
         return replace(asked, text=query, kind=kind), query_vector, hits
+
+
+    def answered_turns(self, history: Sequence[Turn | str]) -> list[Turn]:
+        """The earlier turns, cleaned and spelt like a question, each with its answer: a turn that
+        came as a question only is answered here as it was in its conversation."""
+        done: list[Turn] = []
+        for turn in history:
+            turn = turn if isinstance(turn, Turn) else Turn(str(turn))
+            # Earlier questions come as they were typed (the chat keeps them): clean them like this one.
+            turn = replace(turn, question=self.spelling.normalise(clean_question(turn.question)[0]))
+            if turn.answer is None and any(ch.isalnum() for ch in turn.question):
+                turn = replace(turn, answer=self._answer_earlier(turn.question, tuple(done)))
+            done.append(turn)
+        return done
+
+    def _answer_of(self, question: str, earlier: tuple[Turn, ...]) -> Answer:
+        asked, query_vector, hits = self.retrieve(question, earlier)
+        return compose_answer(asked, hits, self.kb, query_vector, self.decision, self.verifier,
+                              self.settings.answering)
 
 
 @dataclass
@@ -195,7 +230,8 @@ class LiveAssistant:
                     self.last_error = str(error)
                     log.warning("index version %s not loaded, still serving %s: %s", name, current.kb.version, error)
                     return current
-                self._assistant = Assistant(current.settings, kb, current.embedder, current.model)
+                self._assistant = Assistant(current.settings, kb, current.embedder, current.decision,
+                                            current.verifier)
                 self.last_error = kb.warning
                 log.info("now serving index version %s", kb.version)
             return self._assistant

@@ -109,6 +109,10 @@ class RetrievalSettings(_Shown):
 @dataclass(frozen=True, repr=False)
 class AnsweringSettings(_Shown):
     passages: int = 5  # passages whose units are answer candidates
+    # The best-ranked candidates are read together with the question by the fine-tuned verifier
+    # (answers/verifier.py) before the decision; false: the feature model decides alone (faster,
+    # refuses more everyday questions; benchmarks/README.md compares both).
+    verifier: bool = True
     # English questions: the best unit's multilingual similarity must reach this (there are no
     # German words to match); measured on the dev questions before the answer model existed.
     min_similarity_english: float = 0.83

@@ -112,7 +112,9 @@ def test_only_the_store_touches_index_files_and_only_the_library_uses_it():
         if name != "assistant.index.store":  # (the benchmarks keep caches of their own with numpy)
             assert not re.search(r"manifest\.json|\"CURRENT\"|faiss\.(?:write|read)_index|BM25\.load|\.update\.lock",
                                  text), name
-            assert path.parent.name == "benchmarks" or not re.search(r"\bnp\.(?:save|load)\(", text), name
+            # (the benchmarks keep caches of their own with numpy; the verifier reads its shipped weights)
+            assert (path.parent.name == "benchmarks" or name == "assistant.answers.verifier"
+                    or not re.search(r"\bnp\.(?:save|load)\(", text)), name
         if name not in STORES | {"assistant.library"}:
             assert not re.search(r"IndexStore|PostgresStore", text), name
             assert not imported(path) & STORES, name

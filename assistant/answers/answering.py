@@ -2,10 +2,12 @@
 
 No language model is needed. The candidates are the units of the best passages (sentences,
 contact blocks, single people of photo captions; never page furniture), each described by the
-features of ``features.py``; the learnt ``AnswerModel`` gives each the probability that it
-answers the question. The best candidate is the answer when that probability reaches the
-model's threshold; below it the assistant says that the documents do not answer and offers the
-closest passages only as "Vielleicht hilfreich".
+features of ``features.py``. The learnt ``Decision`` (``answer_model.py``) ranks them by those
+features; the best few are read together with the question by the verifier (``verifier.py``,
+a fine-tuned cross-encoder), and the decision's second stage gives each of them, from features
+and verifier together, the probability that it answers the question. The best candidate is the
+answer when that probability reaches the threshold; below it the assistant says that the
+documents do not answer and offers the closest passages only as "Vielleicht hilfreich".
 
 Around that decision, rules that a citizen would expect:
 
@@ -23,8 +25,8 @@ Around that decision, rules that a citizen would expect:
   value is marked in the answer (``Answer.marks``) and in the source (``Citation.values``).
 
 English questions cannot be matched word by word against German documents, so for them the
-decision rests on the multilingual similarity (``min_similarity_english``) of units that name the
-question's names.
+decision to answer rests on the multilingual similarity (``min_similarity_english``) of units
+that name the question's names; among those that reach it, the verifier picks the unit.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ from ..index.protocol import Index
 from ..language.questions import (ATTRIBUTE_NAMES, EMAIL, LEADS, PERSON, ROLE, STRICT_KINDS, Question,
                                   answer_values, attribute_values)
 from ..settings import AnsweringSettings
-from .answer_model import AnswerModel
+from .answer_model import Decision, verifier_columns
+from .verifier import Verifier, verifier_passage
 from .features import FEATURES, REFERS_BACK, Candidate, coverage, feature_matrix, gather_candidates, query_terms
 
 NOT_FOUND = ("Dazu finden sich in den Dokumenten keine Angaben. Bitte formulieren Sie die Frage anders "
@@ -76,23 +79,41 @@ class _Table:
 
 
 def compose_answer(question: Question, hits: Sequence[Hit], index: Index, query_vector: np.ndarray,
-                   model: AnswerModel, settings: AnsweringSettings = AnsweringSettings()) -> Answer:
-    """The answer to ``question`` from ``hits`` (best first), or the reason there is none."""
+                   decision: Decision, verifier: Verifier | None = None,
+                   settings: AnsweringSettings = AnsweringSettings()) -> Answer:
+    """The answer to ``question`` from ``hits`` (best first), or the reason there is none; the
+    verifier (if given, and the decision has a verified stage) judges the best candidates."""
     hits = list(hits[:settings.passages])
     candidates = candidates_for(question, hits, index, query_vector)
     if not candidates:
         return refusal(question, hits)
     matrix = feature_matrix(question, candidates, hits, index, query_vector)
+    if decision.verified is None:
+        verifier = None
     if question.language == "en":
         # No German words to match: the similarity decides, among units that name every name of
-        # the question ("RuhrFutur", "Benjamin Fricke"), which are written alike in both languages.
+        # the question ("RuhrFutur", "Benjamin Fricke"), which are written alike in both languages,
+        # whether to answer; the verifier, which reads English too, which of the closest says it.
         names = matrix[:, FEATURES.index("entity_coverage_window")] >= 1.0
-        table = _Table(candidates, matrix, np.where(names, matrix[:, FEATURES.index("similarity")], -1.0), hits)
-        best = table.order[0]
-        if table.probabilities[best] < settings.min_similarity_english:
+        similar = np.where(names, matrix[:, FEATURES.index("similarity")], -1.0)
+        table = _Table(candidates, matrix, similar, hits)
+        if similar[table.order[0]] < settings.min_similarity_english:
             return refusal(question, hits)
+        if verifier is not None:
+            closest = [i for i in table.order[:decision.verify] if similar[i] >= settings.min_similarity_english]
+            by_verifier = np.full(len(candidates), -np.inf)
+            by_verifier[closest] = _logits(question, table, closest, verifier)
+            table = _Table(candidates, matrix, by_verifier, hits)
+        best = table.order[0]
     else:
-        table = _Table(candidates, matrix, model.probabilities(matrix), hits)
+        model = decision.verified if verifier is not None else decision.ranking
+        table = _Table(candidates, matrix, decision.ranking.probabilities(matrix), hits)
+        if verifier is not None and decision.verified is not None:
+            judged = table.order[:decision.verify]
+            probabilities = np.zeros(len(candidates))  # the others are not answers: below every threshold
+            probabilities[judged] = decision.verified.probabilities(
+                np.hstack([matrix[judged], verifier_columns(_logits(question, table, judged, verifier))]))
+            table = _Table(candidates, matrix, probabilities, hits)
         best = table.order[0]
         if question.attribute:
             return _attribute_answer(question, table, index, model.threshold) or refusal(question, hits)
@@ -104,6 +125,16 @@ def compose_answer(question: Question, hits: Sequence[Hit], index: Index, query_
             return cite(question, _complete(question, table, best, f" (Stand: {german_date(date)}; ältere Dokumente "
                                                                      "nennen einen anderen Wert)"))
     return cite(question, _complete(question, table, best))
+
+
+def _logits(question: Question, table: _Table, judged: Sequence[int], verifier: Verifier) -> np.ndarray:
+    """The verifier's logits for the candidates ``judged``, in one forward pass."""
+    return verifier.logits(question.text, [candidate_passage(table.candidates[i], table.hits) for i in judged])
+
+
+def candidate_passage(candidate: Candidate, hits: Sequence[Hit]) -> str:
+    """What the verifier reads of a candidate (training reads the same)."""
+    return verifier_passage(hits[candidate.hit].chunk.meta.title, candidate.unit.context, candidate.text)
 
 
 def candidates_for(question: Question, hits: Sequence[Hit], index: Index,

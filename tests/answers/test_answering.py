@@ -81,10 +81,16 @@ def test_threshold_decides(assistant):
     question = classify("Wann wurde die Bildungsinitiative RuhrFutur gegründet?")
     vector = assistant.embedder.embed_queries([question.text])[0]
     hits = assistant.retriever.search(question.text, k=5, query_vector=vector)
-    model = assistant.model
-    assert compose_answer(question, hits, assistant.kb, vector, model).answered
-    assert not compose_answer(question, hits, assistant.kb, vector, replace(model, threshold=1.01)).answered
-    assert not compose_answer(question, [], assistant.kb, vector, model).answered
+    decision, verifier = assistant.decision, assistant.verifier
+    assert compose_answer(question, hits, assistant.kb, vector, decision, verifier).answered
+    assert not compose_answer(question, hits, assistant.kb, vector, at_threshold(decision, 1.01), verifier).answered
+    assert not compose_answer(question, [], assistant.kb, vector, decision, verifier).answered
+
+
+def at_threshold(decision, threshold):
+    """The decision with ``threshold`` for both stages."""
+    return replace(decision, ranking=replace(decision.ranking, threshold=threshold),
+                   verified=decision.verified and replace(decision.verified, threshold=threshold))
 
 
 @pytest.mark.parametrize("question, person", [
@@ -220,7 +226,7 @@ def test_composed_answers_cite_only_given_passages_and_quote_them_exactly(assist
     chosen = {row % len(kb.chunks): vectors for row, vectors in rows}
     hits = [Hit(kb.chunks[p], 1.0 / (1 + rank), position=p if vectors else -1)
             for rank, (p, vectors) in enumerate(chosen.items())]
-    answer = compose_answer(question, hits, kb, vector, replace(assistant.model, threshold=threshold))
+    answer = compose_answer(question, hits, kb, vector, at_threshold(assistant.decision, threshold), assistant.verifier)
     check_citations(answer, kb)
     given_ids = {hit.chunk.id for hit in hits[:assistant.settings.answering.passages]}
     assert {c.chunk.id for c in (*answer.citations, *answer.related)} <= given_ids
