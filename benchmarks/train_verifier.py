@@ -1,0 +1,251 @@
+"""Train the answer verifier (``assistant/answers/verifier.py``) and reproduce its shipped weights.
+
+The verifier is the bundled multilingual-e5-small cut to its first ``LAYERS`` layers, fine-tuned
+as a cross-encoder: ``<s> query: Frage </s></s> passage: Einheit </s>`` -> does this unit answer
+the question? Two steps, each with a fixed seed:
+
+1. **Reading** (``base``): one epoch over (question, sentence) pairs of the QA data in
+   ``../shared/training`` (GermanQuAD test part, MLQA German dev, the SQuAD 2.0 dev half with its
+   unanswerable questions; provenance and licences in that folder's README). Each question's
+   paragraph is split into units as the assistant splits documents (``documents/chunking.py``);
+   the unit holding the answer is positive; the ``NEGATIVES`` units of its paragraph that share
+   most words with the question, and the closest unit of another paragraph of the article, are
+   negative; an unanswerable question's units are all negative. No XQuAD, no seed question.
+2. **The pipeline's candidates** (``final``): from the reading model, a short fine-tune on the
+   candidate units the assistant itself gathers for the training questions of ``answer_data.py``
+   (German XQuAD dev articles with paragraphs removed, and the seed-document questions): for each
+   question the units that hold the answer and the best ``CANDIDATES`` by the feature model, which
+   are what the verifier is asked about when answering.
+
+Step 2 learns from XQuAD and the seed questions, so it is also run once per group of folds
+(``answer_data.GROUPS``) without that group's articles; those models score the group's questions
+(out of fold), which is what ``benchmarks/answer_model.py`` trains the decision on and reports.
+The model of step 2 on all articles is written to ``assistant/answers/models/verifier.npz``.
+
+    python benchmarks/train_verifier.py      # about 2 hours on 2 cores; then benchmarks/answer_model.py
+
+Timing: float32 on the CPU, 2 threads, batches of 16 pairs sorted by length, 128 tokens at most.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import pickle
+import random
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from answer_data import GROUPS, SEED_TRAINING, WORK, Rows, Workbench, folds, group_weights, oof_logits
+from answer_model import fit
+from common import PROJECT, SHARED, table, write_result
+
+from assistant.answers.verifier import BUNDLED, Verifier, VerifierWeights, verifier_passage
+from assistant.documents.chunking import ANSWER_KINDS, units
+from assistant.index.e5model import E5Torch
+
+TRAINING = SHARED.parent / "training"
+READING = {  # the QA sets of step 1 (see ../shared/training/README.md)
+    "squad2": TRAINING / "squad2-dev-half" / "dev-v2.0.json",
+    "germanquad": TRAINING / "germanquad-test-part" / "GermanQuAD_test_part.json",
+    "mlqa": TRAINING / "mlqa-de-dev" / "mlqa-dev-de-de.squad.json",
+}
+LAYERS = 8  # of the encoder's 12: as good as all 12 in the measurement (README) and a third faster
+NEGATIVES = 3
+CANDIDATES = 5  # best units by the feature model, per question, in step 2 (the decision verifies 4)
+SEED_REPEAT = 3  # the seed questions are few; they count three times in step 2
+BATCH = 16
+WORD = re.compile(r"\w{3,}")
+
+
+@dataclass(frozen=True)
+class Pair:
+    question: str
+    passage: str
+    label: float
+
+
+def _stems(text: str) -> set[str]:
+    return {word.casefold()[:6] for word in WORD.findall(text)}
+
+
+def reading_pairs(name: str, seed: int = 0) -> list[Pair]:
+    """Step 1's pairs from one SQuAD-format file (see the module docstring)."""
+    rng = random.Random(seed)
+    pairs = []
+    for article in json.loads(READING[name].read_text(encoding="utf-8"))["data"]:
+        title = article.get("title", "").replace("_", " ")
+        paragraphs = [(p["context"], [s for s in units(p["context"]) if s.kind in ANSWER_KINDS])
+                      for p in article["paragraphs"]]
+        for number, paragraph in enumerate(article["paragraphs"]):
+            context, spans = paragraphs[number]
+            texts = [context[s.start:s.end] for s in spans]
+            elsewhere = [text[s.start:s.end] for other, (text, found) in enumerate(paragraphs) if other != number
+                         for s in found]
+            for qa in paragraph["qas"]:
+                question = qa["question"].strip()
+                starts = [] if qa.get("is_impossible") else [a["answer_start"] for a in qa.get("answers", [])]
+                positive = {i for i, s in enumerate(spans) for start in starts if s.start <= start < s.end}
+                # SQuAD's article titles name the subject, as a document title does (half the time)
+                shown = title if name == "squad2" and rng.random() < 0.5 else ""
+                words = _stems(question)
+                closest = sorted((i for i in range(len(spans)) if i not in positive),
+                                 key=lambda i: -len(words & _stems(texts[i])) + rng.random() * 0.5)
+                chosen = closest[:NEGATIVES + (0 if positive else 1)]
+                pairs += [Pair(question, verifier_passage(shown, "", texts[i]), float(i in positive))
+                          for i in sorted(positive) + chosen]
+                if elsewhere:
+                    other = min(elsewhere, key=lambda text: -len(words & _stems(text)) + rng.random() * 0.5)
+                    pairs.append(Pair(question, verifier_passage(shown, "", other), 0.0))
+    return pairs
+
+
+def starting_weights(encoder: E5Torch, seed: int) -> VerifierWeights:
+    """The bundled encoder's first ``LAYERS`` layers and a small random head."""
+    layers = tuple({name: tensor.numpy() for name, tensor in encoder.layer_weights(i).items()} for i in range(LAYERS))
+    head = np.random.default_rng(seed).normal(0.0, 0.02, encoder.dim).astype(np.float32)
+    return VerifierWeights(layers, head, 0.0)
+
+
+def batches(rows: list[list[int]], seed: int) -> list[list[int]]:
+    """Indices in batches of similar length (sorted within runs of 50 batches), in seeded order."""
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    result = []
+    for start in range(0, len(order), BATCH * 50):
+        part = sorted(order[start:start + BATCH * 50], key=lambda i: len(rows[i]))
+        result += [part[i:i + BATCH] for i in range(0, len(part), BATCH)]
+    random.Random(seed + 1).shuffle(result)
+    return result
+
+
+def train(verifier: Verifier, start: VerifierWeights, pairs: Sequence[Pair], learning_rate: float,
+          head_rate: float, seed: int, about: str) -> VerifierWeights:
+    """One epoch of binary cross-entropy with AdamW, warm-up over the first 5 % and linear decay."""
+    import torch
+
+    torch.manual_seed(seed)
+    layers = [{name: torch.nn.Parameter(torch.from_numpy(array.copy())) for name, array in layer.items()}
+              for layer in start.layers]
+    head = torch.nn.Parameter(torch.from_numpy(start.head_weight.copy()))
+    bias = torch.nn.Parameter(torch.tensor(start.head_bias, dtype=torch.float32))
+    rows = [verifier.rows(pair.question, [pair.passage])[0] for pair in pairs]
+    labels = torch.tensor([pair.label for pair in pairs], dtype=torch.float32)
+    order = batches(rows, seed)
+    optimizer = torch.optim.AdamW([{"params": [p for layer in layers for p in layer.values()], "lr": learning_rate},
+                                   {"params": [head, bias], "lr": head_rate}], weight_decay=0.01)
+    warm = max(1, len(order) // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warm, max(0.0, (len(order) - step) / max(1, len(order) - warm))))
+    started, loss_average = time.time(), 0.0
+    for step, batch in enumerate(order, start=1):
+        logits = verifier.forward([rows[i] for i in batch], layers, head, bias)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels[batch])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for layer in layers for p in layer.values()] + [head, bias], 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        loss_average = loss.item() if step == 1 else 0.98 * loss_average + 0.02 * loss.item()
+        if step % 100 == 0 or step == len(order):
+            elapsed = time.time() - started
+            print(f"  {step}/{len(order)} Schritte, Verlust {loss_average:.3f}, {step * BATCH / elapsed:.1f} Paare/s",
+                  flush=True)
+    return VerifierWeights(tuple({name: p.detach().numpy().copy() for name, p in layer.items()} for layer in layers),
+                           head.detach().numpy().copy(), float(bias.item()), about)
+
+
+def candidate_pairs(rows: Sequence[Rows], ranking) -> Iterator[Pair]:
+    """Step 2's pairs: each question's units that hold the answer and its best ``CANDIDATES`` by
+    the feature model (``ranking``)."""
+    for row in rows:
+        if not len(row.passages):
+            continue
+        best = np.argsort(-ranking.probabilities(row.matrix), kind="stable")[:CANDIDATES]
+        chosen = sorted(set(np.flatnonzero(row.labels).tolist()) | set(best.tolist()))
+        for _ in range(SEED_REPEAT if row.case.set == "seed" else 1):
+            yield from (Pair(row.asked, row.passages[i], float(row.labels[i])) for i in chosen)
+
+
+def score(verifier: Verifier, rows: Sequence[Rows]) -> dict[tuple[str, str], np.ndarray]:
+    """The verifier's logit for every candidate of every row."""
+    return {(row.case.set, row.case.id): verifier.logits(row.asked, row.passages) for row in rows}
+
+
+def alone(rows: Sequence[Rows], logits: dict[tuple[str, str], np.ndarray]) -> dict[str, float]:
+    """How the verifier alone does: its best candidate right (answerable questions), and how well
+    its best logit separates answerable from unanswerable questions (ROC AUC)."""
+    from sklearn.metrics import roc_auc_score
+
+    best = [(bool(r.case.answers), float(np.max(logits[(r.case.set, r.case.id)], initial=-20.0)),
+             bool(len(r.labels)) and bool(r.labels[int(np.argmax(logits[(r.case.set, r.case.id)]))])) for r in rows]
+    return {"questions": len(rows), "best_right": round(float(np.mean([right for a, _, right in best if a])), 3),
+            "auc": round(float(roc_auc_score([a for a, _, _ in best], [p for _, p, _ in best])), 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=BUNDLED, help="where to write the shipped weights (.npz)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    encoder = E5Torch(dtype="float32")
+    verifier = Verifier(starting_weights(encoder, 0), encoder)
+
+    pairs = [pair for name in READING for pair in reading_pairs(name)]
+    digest = hashlib.sha256("\x00".join(f"{p.question}\x01{p.passage}\x01{p.label}" for p in pairs).encode())
+    base_file = WORK / f"verifier-reading-{digest.hexdigest()[:16]}.npz"
+    if base_file.is_file():
+        base = VerifierWeights.load(base_file)
+    else:
+        print(f"Schritt 1: {len(pairs)} Paare aus {', '.join(READING)}", flush=True)
+        base = train(verifier, starting_weights(encoder, 0), pairs, 4e-5, 8e-4, 0, "reading")
+        WORK.mkdir(parents=True, exist_ok=True)
+        base.save(base_file)
+
+    bench = Workbench()
+    training, abstain, seed = bench.rows
+    everything = training + abstain + seed
+    fold_sets = folds(bench.articles)
+    ranking = fit(everything, [])  # orders each question's candidates as the decision's first stage does
+    about = (f"python benchmarks/train_verifier.py, {date.today().isoformat()}: mE5-small, {LAYERS} layers, "
+             f"fine-tuned on {', '.join(READING)} (../shared/training), then on the candidates of "
+             f"xquad-de-dev (with paragraphs removed) and {SEED_TRAINING.name}")
+    logits: dict[tuple[str, str], np.ndarray] = {}
+    for number, group in enumerate(GROUPS):
+        held = set().union(*(fold_sets[f] for f in group))
+        path = group_weights(number, bench.digest)
+        if path.is_file():
+            weights = VerifierWeights.load(path)
+        else:
+            pairs = list(candidate_pairs([r for r in training + seed if r.case.article not in held], ranking))
+            print(f"Schritt 2 ohne die Folds {group}: {len(pairs)} Paare", flush=True)
+            weights = train(verifier, base, pairs, 2e-5, 1e-4, 1 + number, about + f", without folds {group}")
+            weights.save(path)
+        logits.update(score(Verifier(weights, encoder), [r for r in everything if r.case.article in held]))
+    oof_logits(bench.digest).write_bytes(pickle.dumps(logits))
+
+    pairs = list(candidate_pairs(training + seed, ranking))
+    print(f"Schritt 2 auf allen Artikeln: {len(pairs)} Paare", flush=True)
+    final = train(verifier, base, pairs, 2e-5, 1e-4, 1 + len(GROUPS), about)
+    final.save(args.output)
+
+    figures = {"xquad-de-abstain-dev": alone(abstain, logits), SEED_TRAINING.name: alone(seed, logits)}
+    text = "\n".join(["The verifier alone, out of fold (each question scored by a model that did not see its "
+                      "article):", "", table(["set", *figures[SEED_TRAINING.name]],
+                                            [[name, *values.values()] for name, values in figures.items()])])
+    write_result("train_verifier", {"figures": figures, "about": about}, text)
+    print(f"\nverifier written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
