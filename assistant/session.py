@@ -87,7 +87,8 @@ def names_subject(question: str) -> bool:
 def contextual_query(question: str, history: Sequence[Turn]) -> str:
     """The text to search for: the question, followed by the subject of the turn before when it is
     a follow-up. The subject is the person the previous answer named when that turn asked who (so
-    "ihre E-Mail-Adresse" is hers), else what that turn asked about."""
+    "ihre E-Mail-Adresse" is hers), with the organisation that turn named ("Und wer kümmert sich
+    dort um ...?" after "Wer ist Geschäftsführer der RuhrFutur?"); else what that turn asked about."""
     if not history or not is_follow_up(question):
         return question
     return f"{question} {subject_of(history[-1], history[:-1])}"
@@ -99,7 +100,8 @@ def subject_of(turn: Turn, earlier: Sequence[Turn]) -> str:
     if answer is not None and answer.answered and classify(asked).kind == "person":
         person = PERSON.search(re.sub(r"\[\d+\]", "", answer.text))
         if person:
-            return person.group()
+            named = [word for word in entity_words(turn.question) if word not in person.group()]
+            return " ".join([person.group(), *sorted(named, key=turn.question.find)])
     return asked
 
 

@@ -32,6 +32,13 @@ def test_a_follow_up_refers_to_the_person_the_previous_answer_named():
     assert contextual_query("Und ihre E-Mail?", []) == "Und ihre E-Mail?"
 
 
+def test_a_follow_up_keeps_the_organisation_the_previous_question_named():
+    earlier = Turn("Wer ist Geschäftsführer der RuhrFutur?",
+                   Answer("„Die Erweiterung ...“, erklärt Dr. Oliver Döhrmann, Geschäftsführer der RuhrFutur. [1]", True))
+    assert contextual_query("Und wer kümmert sich dort um die Kommunikation?", [earlier]) == \
+        "Und wer kümmert sich dort um die Kommunikation? Dr. Oliver Döhrmann RuhrFutur"
+
+
 def test_a_follow_up_after_a_question_that_asked_something_else_keeps_that_subject():
     earlier = Turn("Wann wurde die Bildungsinitiative RuhrFutur gegründet?",
                    Answer("2013 hatte die Stiftung Mercator ... die Bildungsinitiative gegründet. [1]", True))
@@ -71,6 +78,15 @@ def test_a_question_with_a_new_subject_drops_the_old_one(assistant):
 def test_history_of_plain_questions(assistant):
     answer = assistant.ask("Und wie lautet ihre E-Mail-Adresse?", ["Wer ist Ansprechpartnerin für Digitalisierung?"])
     assert "schroeder@talentmetropoleruhr.de" in answer.text
+
+
+def test_earlier_questions_without_answers_are_answered_once_as_the_chat_answered_them(assistant):
+    history = ["Wer ist Ansprechpartnerin für Digitalisierung?"]
+    turns = assistant.answered_turns(history)
+    assert turns[0].answer == ChatSession(assistant).ask(history[0])
+    assert assistant.answered_turns(history)[0].answer is turns[0].answer  # kept, not answered again
+    given = Answer("Bernd Kreuzinger: kreuzinger@talentmetropoleruhr.de [1]", True)
+    assert assistant.answered_turns([Turn("Wer ist für Potenzialförderung zuständig?", given)])[0].answer is given
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t", "???", "\x00\x07"])
