@@ -81,7 +81,9 @@ class Verifier:
         import torch
 
         self._torch = torch
-        self.encoder = encoder or E5Torch(dtype=precision)
+        # One thread, as the embedder: two answering workers each have a core, and no thread spin-waits
+        # for one that another process has taken the core from (benchmarks/contention.py).
+        self.encoder = encoder or E5Torch(threads=1, dtype=precision)
         self.weights = weights or VerifierWeights.load()
         dtype = self.encoder.dtype
         self._layers = [{name: torch.from_numpy(array).to(dtype) for name, array in layer.items()}
