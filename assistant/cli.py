@@ -24,7 +24,7 @@ from .datatypes import Answer, Document
 from .documents.ocr import page_label
 from .exceptions import AssistantError
 from .library import Library
-from .records import answer_record, search_record
+from .records import answer_record, explain_record, search_record
 from .session import Assistant
 from .settings import FUSIONS, Settings
 
@@ -109,10 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
                      '(BEIR-Zeilen mit _id und text gehen auch); mit --json je Frage {"id", "hits": [...]}.')
     search.add_argument("--k", type=int, default=10, help="Dokumente je Frage (Standard 10)")
     search.add_argument("--document", action="append", help="nur in diesem Dokument suchen (mehrfach möglich)")
-    command(commands, "ask", cmd_ask, asked, "Fragen mit Quellen beantworten",
-            'Eine Frage als Argumente, oder JSON-Zeilen auf der Standardeingabe: {"id", "question", "history": '
-            '[frühere Fragen, die älteste zuerst]}; mit --json je Frage {"id", "answer", "answered", "marks", '
-            '"citations": [...]}.')
+    ask = command(commands, "ask", cmd_ask, asked, "Fragen mit Quellen beantworten",
+                  'Eine Frage als Argumente, oder JSON-Zeilen auf der Standardeingabe: {"id", "question", "history": '
+                  '[frühere Fragen, die älteste zuerst]}; mit --json je Frage {"id", "answer", "answered", "marks", '
+                  '"citations": [...]}.')
+    ask.add_argument("--explain", action="store_true",
+                     help="über der Antwort zeigen, warum: die Frage, wie sie verstanden wurde, die Passagen, die "
+                          "Kandidaten und Regeln, und welche Stufe entschied (mit --json: \"explanation\")")
     serve = command(commands, "serve", cmd_serve, common, "die Chat-Anwendung und die JSON-Schnittstelle starten")
     serve.add_argument("--host", help="Adresse (Standard 127.0.0.1, aus den Einstellungen)")
     serve.add_argument("--port", type=int, help="Port (Standard 7860)")
@@ -128,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                  "Korpus (ein Ordner oder eine Datei wie ein JSON-Zeilen-Export).")
     qa.add_argument("--questions", type=Path, required=True, help="JSON-Zeilen wie initiatives-qa-dev.jsonl "
                     "(id, question, history, evidence, answer_any, answer_all)")
+    qa.add_argument("--explain-failures", action="store_true",
+                    help="nach der Tabelle für jede nicht bestandene Frage zeigen, welche Stufe warum entschied")
     return parser
 
 
@@ -251,7 +256,15 @@ def cmd_search(args: argparse.Namespace, library: Library) -> int:
 def cmd_ask(args: argparse.Namespace, library: Library) -> int:
     assistant = open_assistant(library)
     for record in questions_of(args):
-        answer = assistant.ask(record["question"], [str(earlier) for earlier in record.get("history") or []])
+        history = [str(earlier) for earlier in record.get("history") or []]
+        if args.explain:
+            answer, explanation = assistant.explain(record["question"], history)
+            if args.json:
+                print(json.dumps(explain_record(record["id"], answer, explanation), ensure_ascii=False), flush=True)
+            else:
+                print(explanation.text() + "\n" + format_answer(answer), flush=True)
+            continue
+        answer = assistant.ask(record["question"], history)
         if args.json:
             print(json.dumps(answer_record(record["id"], answer), ensure_ascii=False), flush=True)
         else:
@@ -285,13 +298,21 @@ def cmd_serve(args: argparse.Namespace, library: Library) -> int:
 def cmd_eval_qa(args: argparse.Namespace, library: Library) -> int:
     cases = evaluation.load_qa(args.questions)
     if args.corpus is None:
-        rows, totals = evaluation.score_qa(open_assistant(library), cases)
-    else:  # a throwaway index of the given corpus file or folder, searched as the backend searches
-        embedder = library.embedder()
-        kb = library.index_in_memory(corpus_documents(library), embedder, progress=sys.stderr.isatty())
-        with library.searchable(kb) as index:
-            rows, totals = evaluation.score_qa(Assistant(library.settings, index, embedder), cases)
+        return report_qa(args, open_assistant(library), cases)
+    # a throwaway index of the given corpus file or folder, searched as the backend searches
+    embedder = library.embedder()
+    kb = library.index_in_memory(corpus_documents(library), embedder, progress=sys.stderr.isatty())
+    with library.searchable(kb) as index:
+        return report_qa(args, Assistant(library.settings, index, embedder), cases)
+
+
+def report_qa(args: argparse.Namespace, assistant: Assistant, cases: Sequence[evaluation.QaCase]) -> int:
+    """``eval qa``'s table (or JSON), and with ``--explain-failures`` the trace of each failed question."""
+    rows, totals = evaluation.score_qa(assistant, cases)
+    failures = evaluation.explain_failures(assistant, cases, rows) if args.explain_failures else {}
     if args.json:
+        rows = [{**row, "explanation": failures[row["id"]].to_dict()} if row["id"] in failures else row
+                for row in rows]
         print(json.dumps({"questions": str(args.questions), "totals": totals, "results": rows},
                          ensure_ascii=False, indent=1))
         return 0
@@ -305,6 +326,9 @@ def cmd_eval_qa(args: argparse.Namespace, library: Library) -> int:
         ["id", "answered", "evidence@3", "answer_hit", "refusal_ok", "passed", "question"]))
     print()
     print(evaluation.format_table([{k: ("–" if v is None else v) for k, v in totals.items()}], list(totals)))
+    for row in rows:
+        if row["id"] in failures:
+            print(f"\n## {row['id']}: {row['question']} (nicht bestanden)\n{failures[row['id']].text()}", end="")
     return 0
 
 

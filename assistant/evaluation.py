@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .answers.explanation import Explanation
 from .answers.retrieval import Retriever, one_per_document
 from .datatypes import Document
 from .documents.loading import read_jsonl
@@ -164,6 +165,14 @@ def score_qa(assistant: Assistant, cases: Sequence[QaCase]) -> tuple[list[dict[s
                                 if any(r["answered"] for r in answerable_rows) else None),
     }
     return rows, totals
+
+
+def explain_failures(assistant: Assistant, cases: Sequence[QaCase],
+                     rows: Sequence[dict[str, Any]]) -> dict[str, Explanation]:
+    """The trace of each question ``score_qa`` found failing, by its id (``eval qa --explain-failures``):
+    asked again with its history, the same answer comes with what each stage decided."""
+    failed = {row["id"] for row in rows if not row["passed"]}
+    return {case.id: assistant.explain(case.question, case.history)[1] for case in cases if case.id in failed}
 
 
 def _share(values) -> float | None:

@@ -26,6 +26,7 @@ import numpy as np
 
 from .answers.answer_model import Decision
 from .answers.answering import compose_answer
+from .answers.explanation import Explanation, TraceRecorder, UnderstoodQuestion, explanation
 from .answers.features import FEATURES, entity_words
 from .answers.llm import LanguageModel
 from .answers.retrieval import Retriever, best_passages
@@ -138,13 +139,37 @@ class Assistant:
 
     def ask_stream(self, question: str, history: Sequence[Turn | str] = ()) -> Iterator[Answer]:
         """The answer, growing while a language model (if configured) writes it; else one answer."""
+        return self._answers(question, history)
+
+    def explain(self, question: str, history: Sequence[Turn | str] = ()) -> tuple[Answer, Explanation]:
+        """The answer ``ask`` gives, and why: the same retrieval and answer decision, with what
+        they computed recorded (``answers/explanation.py``), for staff."""
+        trace = TraceRecorder()
+        answer = Answer(EMPTY_QUESTION, False)
+        for answer in self._answers(question, history, trace):
+            pass
+        text, notice = clean_question(question)
+        spelled = self.spelling.normalise(text)
+        asked = trace.question or classify(spelled)
+        searched = asked.text if trace.question is not None else spelled
+        follow_up = searched[len(spelled):].strip() if searched != spelled and searched.startswith(spelled) else ""
+        understood = UnderstoodQuestion(question, text, spelled, searched, asked.kind, asked.language, asked.attribute,
+                                        asked.wants_list, follow_up, tuple(self.spelling.changes(text)), bool(notice))
+        settings = self.settings
+        shaping = {"passages": settings.answering.passages, "fusion": settings.retrieval.fusion,
+                   "fusion_alpha": settings.retrieval.fusion_alpha, "verifier": self.verifier is not None,
+                   "language_model": self.language_model is not None, "index_version": self.kb.version}
+        return answer, explanation(understood, trace, answer, self.kb, shaping)
+
+    def _answers(self, question: str, history: Sequence[Turn | str],
+                 trace: TraceRecorder | None = None) -> Iterator[Answer]:
         text, notice = clean_question(question)
         if not any(ch.isalnum() for ch in text):
             yield Answer(EMPTY_QUESTION, False)
             return
         asked, query_vector, hits = self.retrieve(text, history)
         answer = compose_answer(asked, hits, self.kb, query_vector, self.decision, self.verifier,
-                              self.settings.answering)
+                                self.settings.answering, trace)
         answers = iter([answer])
         if self.language_model is not None and answer.answered:
             answers = self.language_model.answer(asked.text, hits, answer)

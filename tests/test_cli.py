@@ -105,6 +105,46 @@ def test_ask_single_question_prints_answer_and_sources(seed_kb, seed_settings, c
     assert "Kreuzinger" in result.stdout and "[1]" in result.stdout
 
 
+EXPLAINED = [
+    # (question, decision, cause): a document the corpus lacks; a passage found that does not say it; answered
+    ("Wann wurde das Jugendzentrum in Gladbeck eröffnet?", "abgelehnt", "Retrieval"),
+    ("Wo wohnt Benjamin Fricke?", "abgelehnt", "Antwortmodell"),
+    (QUESTION, "beantwortet", "Antwortmodell"),
+]
+
+
+def test_ask_explain_json_names_the_stage_and_leaves_the_answer_as_it_was(seed_kb, seed_settings, cli):
+    lines = "\n".join(json.dumps({"id": str(n), "question": q}, ensure_ascii=False)
+                      for n, (q, _, _) in enumerate(EXPLAINED))
+    explained = cli("ask", "--explain", "--json", "--index", seed_settings.index_dir, input=lines)
+    plain = cli("ask", "--json", "--index", seed_settings.index_dir, input=lines)
+    assert explained.code == plain.code == 0, explained.stderr
+    for (question, decision, cause), line, answer in zip(EXPLAINED, explained.stdout.splitlines(),
+                                                          plain.stdout.splitlines()):
+        record = json.loads(line)
+        trace = record.pop("explanation")
+        assert record == json.loads(answer)  # explaining never changes the answer
+        assert (trace["decision"], trace["cause"]) == (decision, cause), question
+        assert trace["summary"] == f"Entscheidung: {decision} – Ursache: {cause}"
+        assert trace["question"]["typed"] == question and trace["passages"]
+        stages = {verdict["stage"]: verdict["ok"] for verdict in trace["verdicts"]}
+        assert stages["Retrieval"] is (cause != "Retrieval")
+        assert stages["Antwortmodell"] is (decision == "beantwortet")
+    missing, found, answered = (json.loads(line)["explanation"] for line in explained.stdout.splitlines())
+    assert "gladbeck" in missing["absent_terms"]
+    assert any({"benjamin", "fricke"} <= set(p["holds"]) for p in found["passages"])
+    assert any(c["shown"] and c["probability"] >= answered["threshold"] for c in answered["candidates"])
+
+
+def test_ask_explain_prints_the_trace_above_the_answer(seed_kb, seed_settings, cli):
+    result = cli("ask", "--explain", "--index", seed_settings.index_dir, QUESTION)
+    assert result.code == 0, result.stderr
+    trace, answer = result.stdout.split("Entscheidung: beantwortet – Ursache: Antwortmodell\n")
+    assert [line for line in trace.splitlines() if line.startswith("==")] == [
+        "== Frage ==", "== Retrieval ==", "== Antwortentscheidung ==", "== Regeln =="]
+    assert "Kreuzinger" in answer and "[1]" in answer
+
+
 @pytest.fixture(scope="module")
 def dev_report(seed_kb, seed_settings):
     """``eval qa`` on the initiatives dev questions, through the command line (in process)."""
@@ -132,6 +172,24 @@ def test_eval_qa_reports_false_answers_and_answer_length(dev_report):
     assert totals["false_answers"] == 0 and totals["questions"] == 15
     answered = [len(r["answer"]) for r in dev_report["results"] if r["evidence@3"] is not None and r["answered"]]
     assert totals["median_answer_chars"] == statistics.median(answered)
+
+
+def test_eval_qa_explains_each_failing_question_after_the_table(seed_kb, seed_settings, tmp_path, cli):
+    questions = tmp_path / "eigene-fragen.jsonl"
+    questions.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in [
+        {"id": "ok", "question": QUESTION, "evidence": "Bernd Kreuzinger", "answer_any": ["Kreuzinger"]},
+        {"id": "gladbeck", "question": "Wann wurde das Jugendzentrum in Gladbeck eröffnet?", "evidence": "1998",
+         "answer_any": ["1998"]}]) + "\n", encoding="utf-8")
+    result = cli("eval", "qa", "--questions", questions, "--explain-failures", "--index", seed_settings.index_dir)
+    assert result.code == 0, result.stderr
+    table, traces = result.stdout.split("\n## ", 1)
+    assert "| gladbeck |" in table and "| ok |" in table
+    assert traces.startswith("gladbeck: Wann wurde das Jugendzentrum in Gladbeck eröffnet? (nicht bestanden)")
+    assert "Entscheidung: abgelehnt – Ursache: Retrieval" in traces and "## ok" not in traces
+    as_json = cli("eval", "qa", "--questions", questions, "--explain-failures", "--json", "--index",
+                  seed_settings.index_dir)
+    rows = {row["id"]: row for row in json.loads(as_json.stdout)["results"]}
+    assert "explanation" not in rows["ok"] and rows["gladbeck"]["explanation"]["cause"] == "Retrieval"
 
 
 def test_eval_qa_builds_a_throwaway_index_of_a_corpus_file(tmp_path):

@@ -44,6 +44,7 @@ from ..language.questions import (ATTRIBUTE_NAMES, EMAIL, LEADS, PERSON, ROLE, S
                                   answer_values, attribute_values)
 from ..settings import AnsweringSettings
 from .answer_model import Decision, verifier_columns
+from .explanation import ATTRIBUTE, NEWER, TraceRecorder
 from .verifier import Verifier, verifier_passage
 from .features import FEATURES, REFERS_BACK, Candidate, coverage, feature_matrix, gather_candidates, query_terms
 
@@ -80,11 +81,14 @@ class _Table:
 
 def compose_answer(question: Question, hits: Sequence[Hit], index: Index, query_vector: np.ndarray,
                    decision: Decision, verifier: Verifier | None = None,
-                   settings: AnsweringSettings = AnsweringSettings()) -> Answer:
+                   settings: AnsweringSettings = AnsweringSettings(), trace: TraceRecorder | None = None) -> Answer:
     """The answer to ``question`` from ``hits`` (best first), or the reason there is none; the
-    verifier (if given, and the decision has a verified stage) judges the best candidates."""
+    verifier (if given, and the decision has a verified stage) judges the best candidates. What it
+    computes is written into ``trace`` (``explanation.py``), which changes nothing else."""
+    trace = trace or TraceRecorder()
     hits = list(hits[:settings.passages])
     candidates = candidates_for(question, hits, index, query_vector)
+    trace.found(question, hits, query_vector, candidates)
     if not candidates:
         return refusal(question, hits)
     matrix = feature_matrix(question, candidates, hits, index, query_vector)
@@ -97,30 +101,40 @@ def compose_answer(question: Question, hits: Sequence[Hit], index: Index, query_
         names = matrix[:, FEATURES.index("entity_coverage_window")] >= 1.0
         similar = np.where(names, matrix[:, FEATURES.index("similarity")], -1.0)
         table = _Table(candidates, matrix, similar, hits)
+        trace.english(matrix, similar)
+        trace.decided("english", settings.min_similarity_english)
         if similar[table.order[0]] < settings.min_similarity_english:
             return refusal(question, hits)
         if verifier is not None:
             closest = [i for i in table.order[:decision.verify] if similar[i] >= settings.min_similarity_english]
             by_verifier = np.full(len(candidates), -np.inf)
             by_verifier[closest] = _logits(question, table, closest, verifier)
+            trace.read_by_verifier(closest, by_verifier[closest])
             table = _Table(candidates, matrix, by_verifier, hits)
         best = table.order[0]
     else:
         model = decision.verified if verifier is not None else decision.ranking
         table = _Table(candidates, matrix, decision.ranking.probabilities(matrix), hits)
+        trace.ranked(matrix, table.probabilities, decision.ranking)
         if verifier is not None and decision.verified is not None:
             judged = table.order[:decision.verify]
             probabilities = np.zeros(len(candidates))  # the others are not answers: below every threshold
+            logits = _logits(question, table, judged, verifier)
+            trace.read_by_verifier(judged, logits)
             probabilities[judged] = decision.verified.probabilities(
-                np.hstack([matrix[judged], verifier_columns(_logits(question, table, judged, verifier))]))
+                np.hstack([matrix[judged], verifier_columns(logits)]))
             table = _Table(candidates, matrix, probabilities, hits)
+            trace.judged_verified(probabilities, decision.verified)
+        trace.decided("verified" if model is decision.verified else "ranking", model.threshold)
         best = table.order[0]
         if question.attribute:
+            trace.rule(ATTRIBUTE)
             return _attribute_answer(question, table, index, model.threshold) or refusal(question, hits)
         if table.probabilities[best] < model.threshold:
             return refusal(question, hits)
         best, disagree = _newer(question, table, best, model.threshold)
         if disagree:
+            trace.rule(NEWER)
             date = table.hits[table.candidates[best].hit].chunk.meta.date
             return cite(question, _complete(question, table, best, f" (Stand: {german_date(date)}; ältere Dokumente "
                                                                      "nennen einen anderen Wert)"))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .questions import PERSON
@@ -90,15 +90,22 @@ class Spelling:
         """``question`` with each word spelt as the documents spell it (see the module docstring)."""
         parts: list[str] = []
         position = 0
-        previous = ""
-        for match in TOKEN.finditer(question):
-            word = match.group()
+        for match, spelt in self._spelt(question):
             parts.append(question[position:match.start()])
-            parts.append(self._word(word, previous))
+            parts.append(spelt)
             position = match.end()
-            previous = word.casefold()
         parts.append(question[position:])
         return "".join(parts)
+
+    def changes(self, question: str) -> list[tuple[str, str]]:
+        """The words ``normalise`` changes, each as typed and as the documents spell it."""
+        return [(match.group(), spelt) for match, spelt in self._spelt(question) if spelt != match.group()]
+
+    def _spelt(self, question: str) -> Iterator[tuple[re.Match[str], str]]:
+        previous = ""
+        for match in TOKEN.finditer(question):
+            yield match, self._word(match.group(), previous)
+            previous = match.group().casefold()
 
     def _word(self, word: str, previous: str) -> str:
         lower = word.casefold()

@@ -26,6 +26,11 @@ def test_everyday_spelling_becomes_the_documents_spelling(spelling, typed, spelt
     assert spelling.normalise(typed) == spelt
 
 
+def test_the_changes_are_named_word_by_word(spelling):
+    assert spelling.changes("wer war der ob von bochum") == [("ob", "OB"), ("bochum", "Bochum")]
+    assert spelling.changes("Wer ist für Potenzialförderung zuständig?") == []
+
+
 @pytest.mark.parametrize("question", [
     "Wer ist für Potenzialförderung zuständig?",
     "Who is the contact person for talent promotion?",  # "talent" is not the German noun "Talente"
