@@ -158,9 +158,12 @@ class AdminSettings(_Shown):
     """The admin tab (upload, remove, update, feedback): shown only when a password is set. A
     session ends after session_minutes without an action; after max_failures wrong passwords
     within lockout_minutes, that client address is refused for lockout_minutes (and every client
-    after ten times as many)."""
+    after ten times as many). POST /api/explain takes the password, or the staff_token (for
+    staff's scripts, so that they need not hold the password), as a bearer credential; wrong ones
+    count as wrong passwords."""
 
     password: str = field(default="", metadata={"secret": True})
+    staff_token: str = field(default="", metadata={"secret": True})
     session_minutes: float = 30.0
     max_failures: int = 5
     lockout_minutes: float = 15.0

@@ -59,9 +59,10 @@ def test_every_setting_has_one_environment_variable():
 
 
 def test_repr_hides_the_admin_password_and_api_key():
-    settings = Settings().replace(admin={"password": "Zugang-geheim"}, llm={"api_key": "sk-geheim"})
+    settings = Settings().replace(admin={"password": "Zugang-geheim", "staff_token": "token-geheim"},
+                                  llm={"api_key": "sk-geheim"})
     for shown in (repr(settings), str(settings), f"{settings}", f"{settings!r}", repr(settings.admin)):
-        assert "geheim" not in shown and "password='***'" in shown
+        assert "geheim" not in shown and "password='***'" in shown and "staff_token='***'" in shown
     assert "api_key='***'" in repr(settings)
     assert "password=''" in repr(Settings())  # unset stays visible as unset
 

@@ -3,8 +3,10 @@
 Free of Gradio, so it is tested with an injected clock. ``LoginThrottle`` counts failed logins
 per client address, and all of them together (so that many addresses cannot guess either), and
 refuses further attempts for a while. ``AdminAccess`` compares the password in constant time and
-hands out session expiry times, which every admin action checks and renews. Neither ever logs or
-keeps the password that was typed.
+hands out session expiry times, which every admin action checks and renews; it also checks the
+bearer credential of the staff's API endpoint (``/api/explain``: the password or the staff
+token), counting wrong ones with the same throttle, so that the API is no second way to guess
+the password. Neither ever logs or keeps the password that was typed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ Clock = Callable[[], float]
 WRONG_PASSWORD = "Falsches Passwort."
 TOO_MANY = "Zu viele Fehlversuche. Bitte in {wait} erneut versuchen."
 NOT_LOGGED_IN = "Bitte zuerst anmelden."
+NO_CREDENTIAL = ("Nur für die Redaktion: bitte das Verwaltungspasswort oder das Redaktions-Token als "
+                 "Bearer-Token senden.")
+WRONG_CREDENTIAL = "Das Token ist falsch."
 EXPIRED = "Die Sitzung ist abgelaufen. Bitte erneut anmelden."
 LOGGED_IN = "Angemeldet. Die Sitzung endet nach {minutes:g} Minuten ohne Aktion."
 
@@ -94,13 +99,14 @@ class AdminAccess:
     session_seconds: float
     throttle: LoginThrottle
     clock: Clock = time.monotonic
+    staff_token: str = ""  # also accepted by authorize (the API), never by login
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = time.monotonic) -> AdminAccess:
         admin = settings.admin
         lockout = 60 * admin.lockout_minutes
         throttle = LoginThrottle(admin.max_failures, lockout, lockout, 10 * admin.max_failures, clock=clock)
-        return cls(admin.password, 60 * admin.session_minutes, throttle, clock)
+        return cls(admin.password, 60 * admin.session_minutes, throttle, clock, admin.staff_token)
 
     def login(self, secret: str | None, client: str) -> tuple[float | None, str]:
         """The new session's expiry time and a welcome, or None and why not (German). While a
@@ -109,14 +115,31 @@ class AdminAccess:
         if wait > 0:
             log.warning("admin login from %s refused: too many wrong passwords", client)
             return None, TOO_MANY.format(wait=_minutes(wait))
-        if not self.password or not hmac.compare_digest((secret or "").encode("utf-8", "surrogatepass"),
-                                                         self.password.encode("utf-8", "surrogatepass")):
+        if not _matches(secret, self.password):
             self.throttle.failed(client)
             log.warning("admin login from %s: wrong password", client)
             return None, WRONG_PASSWORD
         self.throttle.succeeded(client)
         log.info("admin login from %s", client)
         return self.clock() + self.session_seconds, LOGGED_IN.format(minutes=self.session_seconds / 60)
+
+    def authorize(self, secret: str | None, client: str) -> tuple[int, str]:
+        """For a request with the bearer credential ``secret``: 0 and "" when it is the password or
+        the staff token; else the HTTP status (401, or 429 while ``client`` is locked out) and why
+        (German). No credential at all is refused without counting; a wrong one counts as a wrong
+        password. Both secrets are compared, in constant time, whichever matches."""
+        if not secret:
+            return 401, NO_CREDENTIAL
+        wait = self.throttle.wait(client)
+        if wait > 0:
+            log.warning("API credential from %s refused: too many wrong passwords", client)
+            return 429, TOO_MANY.format(wait=_minutes(wait))
+        if _matches(secret, self.password) | _matches(secret, self.staff_token):
+            self.throttle.succeeded(client)
+            return 0, ""
+        self.throttle.failed(client)
+        log.warning("API credential from %s: wrong", client)
+        return 401, WRONG_CREDENTIAL
 
     def renew(self, expiry: float | None) -> tuple[float | None, str]:
         """The session's next expiry time and that it is open, else None and why (German)."""
@@ -126,6 +149,12 @@ class AdminAccess:
         if now >= expiry:
             return None, EXPIRED
         return now + self.session_seconds, LOGGED_IN.format(minutes=self.session_seconds / 60)
+
+
+def _matches(secret: str | None, expected: str) -> bool:
+    """Whether ``secret`` is ``expected`` (never when nothing is expected), compared in constant time."""
+    return bool(expected) and hmac.compare_digest((secret or "").encode("utf-8", "surrogatepass"),
+                                                  expected.encode("utf-8", "surrogatepass"))
 
 
 def _minutes(seconds: float) -> str:

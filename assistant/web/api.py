@@ -7,8 +7,12 @@ the same functions (``records.py``). Browsers may call it only from
 the websites listed in the setting ``app.api_origins`` (CORS); every client address is limited to
 ``app.api_requests_per_minute``; request bodies over ``app.api_max_body_kb`` and questions over 500
 characters are refused. Every error is a JSON object ``{"error", "message"}`` with a German
-message. The OpenAPI description is at ``/api/openapi.json``, readable at ``/api/docs`` (served
-from the ``fastapi-offline`` package, so the page loads nothing from other hosts).
+message. ``/explain`` is for staff: the answer of ``/ask`` with its trace (``ask --explain --json``),
+only with the admin password or the staff token (setting ``admin.staff_token``) as a bearer
+credential, checked by the admin tab's ``AdminAccess`` (constant time, wrong ones counted as wrong
+passwords); the trace holds no setting that is a secret. The OpenAPI description is at
+``/api/openapi.json``, readable at ``/api/docs`` (served from the ``fastapi-offline`` package, so
+the page loads nothing from other hosts).
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from starlette.datastructures import Headers
@@ -31,9 +36,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..datatypes import Answer
-from ..records import answer_record, search_record
+from ..records import answer_record, explain_record, search_record
 from ..session import MAX_QUESTION_CHARS, Assistant, Turn
 from ..settings import Settings
+from .access import AdminAccess
 from .ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -41,7 +47,7 @@ log = logging.getLogger(__name__)
 MAX_HISTORY_TURNS = 20  # as many as the chat keeps
 MAX_ANSWER_CHARS = 4000
 MAX_DOCUMENT_FILTER = 50
-LIMITED_PATHS = {"/ask", "/search", "/documents", "/health"}  # the JSON endpoints; not docs or widget
+LIMITED_PATHS = {"/ask", "/explain", "/search", "/documents", "/health"}  # the JSON endpoints; not docs or widget
 
 
 # -- request and response records (they also make the OpenAPI schema) -----------------------------
@@ -80,6 +86,14 @@ class AskAnswer(BaseModel):
     answered: bool = Field(description="false: the documents do not answer the question")
     marks: list[list[int]] = Field(description="[start, end] of the asked date, number or contact in answer")
     citations: list[CitationRecord]
+
+
+class ExplainAnswer(AskAnswer):
+    explanation: dict[str, Any] = Field(description=(
+        "why: the question as understood, the passages with their BM25, vector and fused scores, the "
+        "question's words no document holds, the candidate units with their probabilities and the features "
+        "that moved them, the threshold, the rules that fired, a verdict per stage, and decision and cause "
+        "(\"Retrieval\", \"Antwortmodell\", \"Regel – …\"); \"sections\" holds the same as German lines"))
 
 
 class SearchRequest(BaseModel):
@@ -135,8 +149,10 @@ ERRORS = {status: {"model": Problem} for status in (400, 413, 422, 429)}
 
 # -- the application ---------------------------------------------------------------------------------
 
-def create_api(settings: Settings, current: Callable[[], Assistant]) -> FastAPI:
-    """The API application; ``current`` returns the assistant of the index version now serving."""
+def create_api(settings: Settings, current: Callable[[], Assistant], access: AdminAccess | None = None) -> FastAPI:
+    """The API application; ``current`` returns the assistant of the index version now serving;
+    ``access`` checks staff's credentials (default: from the settings; the server shares the admin
+    tab's, so that wrong passwords count together)."""
     api = FastAPIOffline(title="Ruhr-Bildungsassistent API", version="1", docs_url="/docs", redoc_url=None,
                          static_url="/docs-static", openapi_url="/openapi.json",
                          description="Fragen an die Dokumente der Bildungsinitiativen im Ruhrgebiet, mit "
@@ -146,6 +162,8 @@ def create_api(settings: Settings, current: Callable[[], Assistant]) -> FastAPI:
     # benchmarks/concurrency.py): more wait here rather than all share the two cores.
     app = settings.app
     answering = threading.BoundedSemaphore(max(1, app.workers))
+    access = access or AdminAccess.from_settings(settings)
+    bearer = HTTPBearer(auto_error=False, description="the admin password or the staff token (admin.staff_token)")
 
     @api.post("/ask", response_model=AskAnswer, responses=ERRORS, summary="Eine Frage beantworten")
     def ask(request: AskRequest) -> JSONResponse:
@@ -153,6 +171,24 @@ def create_api(settings: Settings, current: Callable[[], Assistant]) -> FastAPI:
         with answering:
             answer = current().ask(request.question, [earlier_turn(turn) for turn in request.history])
         return JSONResponse(answer_record(request.id, answer))
+
+    @api.post("/explain", response_model=ExplainAnswer, responses={**ERRORS, 401: {"model": Problem}},
+              summary="Eine Frage beantworten und erklären, warum (für die Redaktion)")
+    def explain(request: AskRequest, raw: Request,
+                credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> JSONResponse:
+        """The answer of ``/ask`` and its trace, as ``python -m assistant ask --explain --json`` gives
+        them: which stage decided (retrieval, the answer model, a rule) and why. Only with the admin
+        password or the staff token as ``Authorization: Bearer …``."""
+        client = raw.client.host if raw.client else "unbekannt"
+        status, message = access.authorize(credentials.credentials if credentials else None, client)
+        if status == 429:
+            seconds = str(max(1, math.ceil(access.throttle.wait(client))))
+            return problem(429, "too_many_requests", message, {"Retry-After": seconds})
+        if status:
+            return problem(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
+        with answering:
+            answer, explanation = current().explain(request.question, [earlier_turn(t) for t in request.history])
+        return JSONResponse(explain_record(request.id, answer, explanation))
 
     @api.post("/search", response_model=SearchAnswer, responses=ERRORS, summary="Passagen suchen")
     def search(request: SearchRequest) -> JSONResponse:
@@ -191,7 +227,7 @@ def create_api(settings: Settings, current: Callable[[], Assistant]) -> FastAPI:
         api.add_middleware(RateLimit, limiter=RateLimiter(per_minute, burst=max(5, per_minute // 4)))
     # Outermost, so that refusals (429, 413) reach a listed website's page too, readable.
     api.add_middleware(CORSMiddleware, allow_origins=list(app.api_origins), allow_methods=["GET", "POST"],
-                       allow_headers=["Content-Type"], max_age=600)
+                       allow_headers=["Content-Type", "Authorization"], max_age=600)
     return api
 
 

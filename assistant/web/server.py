@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from ..index.protocol import Index
 from ..library import Library
 from ..session import Assistant, LiveAssistant
+from .access import AdminAccess
 from .admin import MAX_UPLOAD_BYTES
 from .api import create_api
 from .gradio_fixes import GERMAN_TEXTS, GermanPage, bound_queue
@@ -33,12 +34,13 @@ def serve(library: Library, index: Index, host: str | None = None, port: int | N
     app = library.settings.app
     host, port = host or app.host, app.port if port is None else port
     live = LiveAssistant(Assistant(library.settings, index), library)
-    blocks = build_app(live)
+    access = AdminAccess.from_settings(library.settings)  # one login throttle for the admin tab and the API
+    blocks = build_app(live, access)
     blocks.queue(default_concurrency_limit=app.workers, max_size=app.queue_size)
     bound_queue(blocks, app.max_sessions)
 
     root = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    root.mount("/api", create_api(library.settings, live.get))
+    root.mount("/api", create_api(library.settings, live.get, access))
     gr.mount_gradio_app(root, blocks, path="/", theme=theme(), css=CSS, js=JS, footer_links=[], ssr_mode=False,
                         show_error=False, max_file_size=MAX_UPLOAD_BYTES, server_name=host, server_port=port,
                         i18n=GERMAN_TEXTS)

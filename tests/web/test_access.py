@@ -111,6 +111,20 @@ def test_without_an_admin_password_nobody_logs_in():
     assert gate.login("", "198.51.100.7")[0] is None
 
 
+def test_the_api_credential_is_the_password_or_the_staff_token_and_wrong_ones_count_as_wrong_passwords():
+    clock = Clock()
+    gate = AdminAccess(PASSWORD, 1800, LoginThrottle(max_failures=3, lockout=900, clock=clock), clock, "token-42")
+    assert gate.authorize(PASSWORD, "198.51.100.8") == (0, "") and gate.authorize("token-42", "198.51.100.8") == (0, "")
+    assert gate.authorize(None, "198.51.100.8")[0] == gate.authorize("", "198.51.100.8")[0] == 401  # not counted
+    assert gate.login("token-42", "198.51.100.8")[0] is None  # the token is no login to the admin tab
+    for _ in range(2):
+        assert gate.authorize("geraten", "198.51.100.8") == (401, "Das Token ist falsch.")
+    status, message = gate.authorize(PASSWORD, "198.51.100.8")  # the login above and two guesses: locked out
+    assert status == 429 and message.startswith("Zu viele Fehlversuche")
+    assert gate.login(PASSWORD, "198.51.100.8")[0] is None  # the admin tab is locked for that address too
+    assert AdminAccess("", 1800, LoginThrottle(clock=clock)).authorize("", "198.51.100.9")[0] == 401
+
+
 # -- through the real Gradio server -------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,13 @@ limit, bad JSON and oversized bodies. The rate limiter's arithmetic is tested wi
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
 from assistant.answers.retrieval import best_passages
-from assistant.records import answer_record, search_record
+from assistant.records import answer_record, explain_record, search_record
 from assistant.session import Turn
 from assistant.web.ratelimit import RateLimiter
 from conftest import serving
@@ -135,9 +137,85 @@ def test_the_rate_limit_refuses_an_address_beyond_it_and_not_the_next(seed_kb, s
         assert refused.json()["message"].startswith("Zu viele Anfragen von dieser Adresse.")
         assert refused.headers["access-control-allow-origin"] == LISTED  # the widget can show the message
         assert httpx.get(f"{url}/health", headers={"X-Forwarded-For": "198.51.100.8"}).status_code == 200
+        explained = httpx.post(f"{url}/explain", json={"question": QUESTION},
+                               headers={"X-Forwarded-For": "198.51.100.7"})
+        assert explained.status_code == 429  # limited like /ask, before any credential is looked at
         assert httpx.get(f"{url}/docs").status_code == 200  # documentation is not counted
     finally:
         app.close()
+
+
+# -- /explain, for staff ---------------------------------------------------------------------------------
+
+PASSWORD = "Verwaltung-geheim-71"
+STAFF_TOKEN = "redaktion-token-9f3c"
+SECRETS = {"admin": {"password": PASSWORD, "staff_token": STAFF_TOKEN}, "llm": {"api_key": "sk-llm-geheim-55"},
+           "database_url": "postgresql://assistant:db-geheim-33@db.example.org:5432/assistant"}
+
+
+@pytest.fixture(scope="module")
+def staff_api(seed_kb, seed_settings, tmp_path_factory):
+    """The API of an app with an admin password, a staff token and other secrets set."""
+    settings = seed_settings.replace(app={"api_requests_per_minute": 6000,
+                                          "feedback_file": tmp_path_factory.mktemp("staff") / "feedback.jsonl"},
+                                     **SECRETS)
+    app, url = start(settings, seed_kb)
+    yield url
+    app.close()
+
+
+def explain(url: str, token: str | None, address: str, **body) -> httpx.Response:
+    headers = {"X-Forwarded-For": address, **({"Authorization": f"Bearer {token}"} if token is not None else {})}
+    return httpx.post(f"{url}/explain", json={"question": QUESTION, **body}, headers=headers, timeout=60)
+
+
+def test_explain_refuses_without_the_password_or_staff_token(staff_api):
+    for token in (None, "falsch", PASSWORD + "x"):
+        refused = explain(staff_api, token, "203.0.113.1")
+        assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+        assert refused.json()["error"] == "unauthorized" and refused.json()["message"]
+    basic = httpx.post(f"{staff_api}/explain", json={"question": QUESTION}, auth=("redaktion", PASSWORD))
+    assert basic.status_code == 401  # only as a bearer credential
+
+
+def test_explain_answers_with_the_password_or_staff_token_as_ask_explain_json_does(staff_api, assistant):
+    earlier = "Wer ist Ansprechpartnerin für Digitalisierung?"
+    for token in (PASSWORD, STAFF_TOKEN):
+        response = explain(staff_api, token, "203.0.113.2", id="w1", history=[earlier])
+        assert response.status_code == 200, response.text
+        body = response.json()
+        answer, explanation = assistant.explain(QUESTION, [Turn(earlier)])
+        assert body == json.loads(json.dumps(explain_record("w1", answer, explanation)))
+        assert {key: value for key, value in body.items() if key != "explanation"} == \
+            httpx.post(f"{staff_api}/ask", json={"id": "w1", "question": QUESTION, "history": [earlier]}).json()
+        assert body["explanation"]["summary"] == "Entscheidung: beantwortet – Ursache: Antwortmodell"
+
+
+def test_the_trace_holds_no_secret(staff_api):
+    texts = [explain(staff_api, PASSWORD, "203.0.113.3", question=question).text
+             for question in (QUESTION, "Wo wohnt Benjamin Fricke?",
+                              "Wann wurde das Jugendzentrum in Gladbeck eröffnet?")]
+    for text in texts:
+        for secret in ("Verwaltung-geheim", "redaktion-token", "sk-llm-geheim", "db-geheim", "example.org"):
+            assert secret not in text
+
+
+def test_wrong_tokens_lock_the_address_out_as_wrong_passwords_do(staff_api):
+    for _ in range(5):  # admin.max_failures
+        assert explain(staff_api, "geraten", "203.0.113.4").status_code == 401
+    locked = explain(staff_api, PASSWORD, "203.0.113.4")
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 1
+    assert locked.json()["message"].startswith("Zu viele Fehlversuche.")
+    assert explain(staff_api, PASSWORD, "203.0.113.5").status_code == 200  # another address is not locked
+
+
+def test_explain_is_in_the_schema_with_its_bearer_credential(staff_api):
+    schema = httpx.get(f"{staff_api}/openapi.json").json()
+    operation = schema["paths"]["/explain"]["post"]
+    assert {"200", "401", "422", "429"} <= set(operation["responses"])
+    assert operation["security"] == [{"HTTPBearer": []}]
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert "explanation" in schema["components"]["schemas"]["ExplainAnswer"]["properties"]
 
 
 def test_rate_limiter_refills_over_time_and_forgets_old_addresses():
