@@ -1,4 +1,6 @@
-"""The admin tab: staff add and remove releases, update the index and read the feedback.
+"""The admin tab: staff add and remove releases, update the index, read the feedback and ask
+"Warum?": the trace of how an answer came about (``Assistant.explain``), for a question typed there
+or for a 👎 of the feedback list, asked again with the earlier questions of its conversation.
 
 The login is a session expiry time in server-side state (a client cannot set it); every action
 checks and renews it on the server (``access.py``), so hiding the panel is not the protection.
@@ -17,7 +19,7 @@ from ..session import LiveAssistant
 from .access import AdminAccess
 from .admin import add_upload, remove_document
 from .feedback import FeedbackLog
-from .render import admin_documents_html, feedback_html
+from .render import admin_documents_html, explanation_html, feedback_html, message_html
 
 
 def admin_tab(live: LiveAssistant, access: AdminAccess, feedback: FeedbackLog) -> None:
@@ -49,14 +51,24 @@ def admin_tab(live: LiveAssistant, access: AdminAccess, feedback: FeedbackLog) -
             remove = gr.Button("Entfernen", variant="stop", elem_id="admin-entfernen")
         gr.Markdown("### Rückmeldungen")
         feedback_view = gr.HTML(elem_id="admin-rueckmeldungen")
+        gr.Markdown("### Warum? Wie eine Antwort zustande kam")
+        with gr.Row():
+            why_choice = gr.Dropdown(label="Rückmeldung 👎", choices=[], elem_id="admin-warum-wahl", scale=3)
+            why_rated = gr.Button("Warum? – Rückmeldung", elem_id="admin-warum-rueckmeldung", scale=1)
+        with gr.Row():
+            why_question = gr.Textbox(label="Oder eine Frage", elem_id="admin-warum-frage", scale=3)
+            why_asked = gr.Button("Warum? – Frage", elem_id="admin-warum", scale=1)
+        why_view = gr.HTML(elem_id="admin-warum-ergebnis")
 
     library = live.library
     settings = library.settings
 
     def overview():
         corpus = sorted(p.relative_to(settings.corpus_dir).as_posix() for p in corpus_files(settings.corpus_dir))
+        disliked = [(f"{e.get('time', '')[:16].replace('T', ' ')} – {e.get('question', '')[:80]}", e["key"])
+                    for e in feedback.disliked()]
         return (admin_documents_html(live.get().kb), gr.update(choices=corpus, value=None),
-                feedback_html(feedback.recent()))
+                feedback_html(feedback.recent()), gr.update(choices=disliked, value=None))
 
     def do_login(secret: str, request: gr.Request):
         expiry, message = access.login(secret, client_address(request))
@@ -64,20 +76,22 @@ def admin_tab(live: LiveAssistant, access: AdminAccess, feedback: FeedbackLog) -
             return None, f"**{message}**", gr.update(visible=False), "", *overview_hidden()
         return expiry, message, gr.update(visible=True), "", *overview()
 
-    def guarded(action):
+    def guarded(action, lists: bool = True):
+        """``action`` run only in an open session (renewed); its message, and the lists refreshed
+        unless ``lists`` is false."""
         def run(expiry: float | None, *args):
             expiry, notice = access.renew(expiry)
             if expiry is None:
-                return None, f"**{notice}**", gr.update(visible=False), "", *overview_hidden()
+                return None, f"**{notice}**", gr.update(visible=False), "", *(overview_hidden() if lists else ())
             try:
                 message = action(*args)
             except (AssistantError, OSError) as error:
-                message = f"Nicht ausgeführt: {error}"
-            return expiry, notice, gr.update(visible=True), message, *overview()
+                message = f"Nicht ausgeführt: {error}" if lists else message_html(f"Nicht erklärt: {error}")
+            return expiry, notice, gr.update(visible=True), message, *(overview() if lists else ())
         return run
 
     def overview_hidden():
-        return "", gr.update(choices=[]), ""
+        return "", gr.update(choices=[]), "", gr.update(choices=[])
 
     def add_file(file, title_text, publisher_text, date_text):
         if file is None:
@@ -102,12 +116,25 @@ def admin_tab(live: LiveAssistant, access: AdminAccess, feedback: FeedbackLog) -
         remove_document(settings.corpus_dir, document)
         return f"{document} entfernt. Mit „Index aktualisieren“ verschwindet es aus den Antworten."
 
+    def explain_question(question: str) -> str:
+        if not (question or "").strip():
+            return message_html("Bitte eine Frage eingeben.")
+        answer, explanation = live.get().explain(question)
+        return explanation_html(explanation.to_dict())
+
+    def explain_rated(key: str | None) -> str:
+        entry = next((e for e in feedback.disliked() if e["key"] == key), None) if key else None
+        if entry is None:
+            return message_html("Bitte eine Rückmeldung 👎 wählen.")
+        answer, explanation = live.get().explain(entry.get("question", ""), entry.get("history") or [])
+        return explanation_html(explanation.to_dict(), rated=entry)
+
     def reload_now():
         engine = live.reload()
         warning = f"\nWarnung: {engine.kb.warning}" if engine.kb.warning else ""
         return f"Aktive Version: {engine.kb.version}{warning}"
 
-    lists = [documents, remove_choice, feedback_view]
+    lists = [documents, remove_choice, feedback_view, why_choice]
     login.click(do_login, [password], [session, status, panel, password, *lists], api_name=False)
     password.submit(do_login, [password], [session, status, panel, password, *lists], api_name=False)
     outputs = [session, status, panel, report, *lists]
@@ -115,6 +142,10 @@ def admin_tab(live: LiveAssistant, access: AdminAccess, feedback: FeedbackLog) -
     update.click(guarded(run_update), [session], outputs, api_name=False, concurrency_limit=1)
     remove.click(guarded(remove_file), [session, remove_choice], outputs, api_name=False)
     reload_button.click(guarded(reload_now), [session], outputs, api_name=False)
+    explained = [session, status, panel, why_view]
+    why_asked.click(guarded(explain_question, lists=False), [session, why_question], explained, api_name=False)
+    why_question.submit(guarded(explain_question, lists=False), [session, why_question], explained, api_name=False)
+    why_rated.click(guarded(explain_rated, lists=False), [session, why_choice], explained, api_name=False)
 
 
 def client_address(request: gr.Request | None) -> str:

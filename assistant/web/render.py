@@ -1,4 +1,5 @@
-"""HTML and Markdown for the chat and the admin tab: answers, sources, document and feedback lists.
+"""HTML and Markdown for the chat and the admin tab: answers, sources, document and feedback lists,
+and the trace of an answer ("Warum?").
 
 Everything shown that comes from a document or a user is escaped twice over: HTML-escaped and
 Markdown-escaped, so "<img onerror=...>" or "![x](http://host/x.png)" appears as text and never
@@ -133,3 +134,38 @@ def scrolling_table(name: str, columns: Sequence[str], rows: Sequence[Sequence[s
     body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
     return (f'<div class="tabelle" tabindex="0" role="region" aria-label="{html.escape(name)}">'
             f'<table class="dokumente"><tr>{header}</tr>{body}</table></div>')
+
+
+def explanation_html(record: Mapping[str, Any], rated: Mapping[str, Any] | None = None) -> str:
+    """The trace of an answer for staff (the JSON of ``Explanation.to_dict``): the decision first,
+    then a collapsible section per stage, the first one that failed opened (else the answer
+    decision). ``rated``: the feedback entry (👎) it explains, whose answer is shown beside today's."""
+    sections = list(record.get("sections") or ())
+    failed = next((i for i, s in enumerate(sections) if str(s.get("verdict", "")).startswith("NICHT")), None)
+    opened = failed if failed is not None else next(
+        (i for i, s in enumerate(sections) if s.get("title") == "Antwortentscheidung"), 0)
+    parts = [f'<p class="entscheidung"><strong>{html.escape(str(record.get("summary", "")))}</strong></p>']
+    if rated is not None:
+        when = str(rated.get("time", ""))[:16].replace("T", " ")
+        asked, given = (html.escape(str(rated.get(key, ""))) for key in ("question", "answer"))
+        parts.append(f"<p>Rückmeldung 👎 vom {html.escape(when)} zur Frage „{asked}“; damals geantwortet: „{given}“</p>")
+        parts.append("<p>Die Erklärung gilt für den Stand des Index von heute:</p>")
+    parts.append(f"<p>Antwort: „{html.escape(str(record.get('answer', '')))}“</p>")
+    for number, section in enumerate(sections):
+        items: list[list[str]] = []
+        for line in section.get("lines") or ():
+            if line.startswith("   ") and items:  # a continuation: the passage's words, a unit's features
+                items[-1].append(line.strip())
+            else:
+                items.append([line])
+        body = "".join("<li>" + "<br>".join(html.escape(text) for text in item) + "</li>" for item in items)
+        verdict = str(section.get("verdict", ""))
+        parts.append(f"<details{' open' if number == opened else ''}><summary>{html.escape(str(section.get('title')))}"
+                     f" – {html.escape(verdict.split(' – ')[0])}</summary><ul>{body}</ul>"
+                     f"<p>Urteil: {html.escape(verdict)}</p></details>")
+    return f'<div class="warum" role="region" aria-label="Warum? Erklärung der Antwort">{"".join(parts)}</div>'
+
+
+def message_html(text: str) -> str:
+    """A short message as escaped HTML."""
+    return f"<p>{html.escape(text)}</p>"

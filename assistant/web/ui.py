@@ -43,6 +43,11 @@ table.dokumente td, table.dokumente th { padding: 0.2em 0.4em; text-align: left;
 a:focus-visible, button:focus-visible, summary:focus-visible, [tabindex]:focus-visible, [role="tab"]:focus-visible,
 input:focus-visible, textarea:focus-visible { outline: 3px solid #1d4ed8 !important; outline-offset: 2px; }
 .quelle:focus { outline: 3px solid #1d4ed8; }
+.warum { overflow-wrap: anywhere; }
+.warum details { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.3em 0.8em;
+  margin: 0.5em 0; }
+.warum summary { font-weight: 600; cursor: pointer; }
+.warum ul { margin: 0.3em 0 0.3em 1.2em; padding: 0; }
 """ + READABLE_WHILE_PENDING
 
 # Citation numbers in answers are links to "#quelle-N": by mouse or keyboard (Enter), they scroll to
@@ -134,7 +139,7 @@ def chat_tab(live: LiveAssistant, feedback: FeedbackLog) -> None:
         position = kept_turn(int(message), len(messages), len(state))
         if 0 <= position < len(state):
             asked, answer = state[position]
-            feedback.record(asked, answer, bool(data.liked))
+            feedback.record(asked, answer, bool(data.liked), [earlier for earlier, _ in state[:position]])
 
     def reset():
         return [], [], sources_html(None, live.get().kb)

@@ -10,9 +10,11 @@ import shutil
 
 import pytest
 
+from assistant.datatypes import Answer
 from assistant.library import Library
 from assistant.session import Assistant, LiveAssistant
 from assistant.web.access import AdminAccess, LoginThrottle
+from assistant.web.feedback import FeedbackLog
 from assistant.web.ui import build_app
 from conftest import SEED_CORPUS, RawClient, free_port, session_components
 
@@ -146,7 +148,8 @@ def admin_server(seed_kb, seed_settings, embedder, tmp_path_factory):
 
 
 REFUSED = [None, "**Bitte zuerst anmelden.**", {"visible": False, "__type__": "update"}, "", "",
-           {"choices": [], "__type__": "update"}, ""]
+           {"choices": [], "__type__": "update"}, "", {"choices": [], "__type__": "update"}]
+WHY = "Wer ist für Potenzialförderung zuständig?"
 
 
 def test_every_admin_action_is_refused_on_the_server_without_a_session(admin_server):
@@ -161,6 +164,7 @@ def test_every_admin_action_is_refused_on_the_server_without_a_session(admin_ser
     assert client.call("admin-entfernen/click", forged, "ruhrfutur-kreis-unna-tritt-bei.txt") is None
     assert client.call("admin-aktualisieren/click", forged) == REFUSED
     assert client.call("admin-neu-laden/click", forged) == REFUSED
+    assert client.call("admin-warum/click", forged, WHY) == REFUSED[:4]  # no trace without a session
     assert sorted(p.name for p in corpus.iterdir()) == before
     # the same requests work once this session has logged in
     assert client.login(PASSWORD).startswith("Angemeldet")
@@ -169,6 +173,23 @@ def test_every_admin_action_is_refused_on_the_server_without_a_session(admin_ser
     assert "neu.txt hinzugefügt" in added[3] and (corpus / "neu.txt").is_file()
     removed = client.call("admin-entfernen/click", None, "neu.txt")
     assert "neu.txt entfernt" in removed[3] and sorted(p.name for p in corpus.iterdir()) == before
+    assert "Entscheidung: " in client.call("admin-warum/click", None, WHY)[3]
+
+
+def test_why_explains_a_thumbs_down_with_its_conversation(admin_server):
+    url, _, _, settings, _ = admin_server
+    earlier = "Wann ist RuhrFutur gegründet worden?"
+    FeedbackLog(settings.app.feedback_file).record("Und wer <b>leitet</b> sie?", Answer("Keine Angabe.", False), False,
+                                                   [earlier])
+    client = RawClient(url, "198.51.100.24")
+    assert client.call("admin-warum-rueckmeldung/click", None, None) == REFUSED[:4]
+    assert client.login(PASSWORD).startswith("Angemeldet")
+    offered = client.call("admin-neu-laden/click", None)[7]["choices"]
+    key = next(value for label, value in offered if "leitet" in label)
+    trace = client.call("admin-warum-rueckmeldung/click", None, key)[3]
+    assert "Rückmeldung 👎 vom" in trace and "damals geantwortet: „Keine Angabe.“" in trace
+    assert "Und wer &lt;b&gt;leitet&lt;/b&gt; sie?" in trace and "<b>leitet" not in trace  # escaped
+    assert "Folgefrage" in trace and "Entscheidung: " in trace and "<details" in trace
 
 
 def test_an_idle_session_expires_and_actions_ask_to_log_in_again(admin_server):

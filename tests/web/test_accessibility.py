@@ -1,14 +1,18 @@
 """Accessibility (BITV 2.0 / WCAG 2.1 AA) in a real browser: axe-core, installed from npm by
 scripts/setup.sh --test and injected from node_modules (nothing is fetched), checks the chat on
-four views at desktop and phone width and must find no violation of the WCAG 2.0/2.1 A and AA
-rules; a keyboard-only visitor asks a question and opens its first source."""
+four views at desktop and phone width, and the admin tab's "Warum?" trace of a 👎, and must find no
+violation of the WCAG 2.0/2.1 A and AA rules; a keyboard-only visitor asks a question and opens its
+first source."""
 
 from __future__ import annotations
+
+import json
+import re
 
 import httpx
 import pytest
 
-from conftest import NO_TRANSITION, answered, ask_in_page, open_page, serving, violations
+from conftest import NO_TRANSITION, answered, ask_in_page, open_page, serving, violations, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -17,9 +21,13 @@ QUESTION = "Wer ist für Potenzialförderung zuständig?"
 
 
 @pytest.fixture(scope="module")
-def app_with_admin(seed_kb, seed_settings, tmp_path_factory):
+def feedback(tmp_path_factory):
+    return tmp_path_factory.mktemp("a11y") / "feedback.jsonl"
+
+
+@pytest.fixture(scope="module")
+def app_with_admin(seed_kb, seed_settings, feedback):
     """The real app over the seed index, with the admin tab."""
-    feedback = tmp_path_factory.mktemp("a11y") / "feedback.jsonl"
     app, url = serving(seed_settings.replace(admin={"password": PASSWORD}, app={"feedback_file": feedback}), seed_kb)
     yield url
     app.close()
@@ -53,6 +61,43 @@ def test_no_wcag_violations_on_start_answer_sources_and_admin_views(browser, app
     opacity = "selector => [...document.querySelectorAll(selector)].map((e) => getComputedStyle(e).opacity)"
     assert page.evaluate(opacity, pending) == ["1", "1"]  # not faded: the text keeps its contrast
     assert {view: problems for view, problems in found.items() if problems} == {}
+    assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1")  # no sideways scrolling
+    assert foreign == []
+
+
+def log_in(page) -> None:
+    page.get_by_role("tab", name="Verwaltung").click()
+    page.locator("#admin-passwort input").fill(PASSWORD)
+    page.locator("#admin-anmelden").click()
+    page.locator("#admin-datei").wait_for(state="visible", timeout=10_000)
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_the_why_trace_of_a_thumbs_down_is_shown_and_has_no_wcag_violations(browser, app_with_admin, feedback,
+                                                                              width):
+    question = f"Wo wohnt Benjamin Fricke? ({width})"
+    page, foreign = open_page(browser, app_with_admin, width=width)
+    ask_in_page(page, question, "keine Angaben")
+    page.locator("#chat button[aria-label='Gefällt mir nicht']").last.click()
+    wait_for(lambda: feedback.is_file() and any(json.loads(line)["question"] == question and
+                                                json.loads(line)["rating"] == "down"
+                                                for line in feedback.read_text(encoding="utf-8").splitlines()),
+             timeout=10, what="the 👎 entry")
+    log_in(page)
+    page.locator("#admin-warum-wahl input").click()
+    page.get_by_role("option", name=re.compile(re.escape(question))).click()
+    page.locator("#admin-warum-rueckmeldung").click()
+    trace = page.locator("#admin-warum-ergebnis .warum")
+    trace.get_by_text("Entscheidung: abgelehnt – Ursache: ").wait_for(timeout=60_000)
+    assert "Rückmeldung 👎 vom" in trace.inner_text() and question in trace.inner_text()
+    assert trace.locator("details").count() == 4 and trace.locator("details[open]").count() == 1
+    for index in range(4):  # every section opened, for axe to read
+        section = trace.locator("details").nth(index)
+        if section.get_attribute("open") is None:
+            section.locator("summary").click()
+    assert trace.locator("details[open]").count() == 4
+    assert "BM25" in trace.inner_text() and "Schwelle" in trace.inner_text()
+    assert violations(page) == []
     assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1")  # no sideways scrolling
     assert foreign == []
 

@@ -11,7 +11,8 @@ from gradio_client import Client
 from assistant.datatypes import Answer, Chunk, Citation, DocumentMeta
 from assistant.web.feedback import FeedbackLog
 from assistant.web.gradio_fixes import EVENT_RECORDS, RecentSessions
-from assistant.web.render import answer_markdown, documents_html, escape_markdown, feedback_html, source_html
+from assistant.web.render import (answer_markdown, documents_html, escape_markdown, explanation_html, feedback_html,
+                                  source_html)
 from assistant.web.ui import kept_turn
 from conftest import serving, session_components
 
@@ -71,6 +72,28 @@ def test_feedback_log_keeps_a_question_with_a_lone_surrogate(tmp_path):
     shown = feedback_html(log.recent())
     assert shown.index("Zweite Frage") < shown.index("Wer ist zuständig?") and "👍 gut" in shown
     assert feedback_html([]) == "<p>Noch keine Rückmeldungen.</p>"
+
+
+def test_explanation_html_escapes_and_opens_the_stage_that_failed(assistant):
+    _, explanation = assistant.explain('Wann wurde das <img src=x onerror="alert(1)"> Jugendzentrum in Gladbeck eröffnet?')
+    shown = explanation_html(explanation.to_dict(), rated={"time": "2026-12-03T10:15:00+00:00", "question": "<b>x</b>",
+                                                           "answer": "[1](javascript:alert(1))"})
+    assert "<img" not in shown and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in shown and "<b>x" not in shown
+    assert shown.count("<details") == 4 and shown.count("<details open>") == 1
+    opened = shown.split("<details open>")[1].split("</details>")[0]
+    assert opened.startswith("<summary>Retrieval – NICHT ok</summary>")  # the stage that failed is open
+    assert "Entscheidung: abgelehnt – Ursache: Retrieval" in shown and "Rückmeldung 👎 vom 2026-12-03 10:15" in shown
+
+
+def test_the_feedback_log_keeps_the_conversation_and_lists_thumbs_down_newest_first(tmp_path):
+    log = FeedbackLog(tmp_path / "feedback.jsonl")
+    log.record("Erste?", Answer("A", True), liked=False)
+    log.record("Und dann?", Answer("B", False), liked=False, history=["Erste?"])
+    log.record("Gut?", Answer("C", True), liked=True)
+    disliked = log.disliked()
+    assert [entry["question"] for entry in disliked] == ["Und dann?", "Erste?"]
+    assert disliked[0]["history"] == ["Erste?"] and disliked[1]["history"] == []
+    assert len({entry["key"] for entry in disliked}) == 2
 
 
 def test_a_rated_message_maps_to_its_kept_turn():
