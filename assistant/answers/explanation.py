@@ -30,6 +30,9 @@ Which stage is the cause, in this order (simple on purpose, so that staff can fo
    the threshold because it is about the person asked for.
 7. **Antwortmodell** otherwise: passages found, and the best candidate's probability reached the
    threshold (answered) or stayed below it (refused; a model error if the passage says it).
+
+With a language model configured, the rule "Sprachmodell" says that it phrased the answer: the
+stages before it decided whether to answer (``Assistant.explain`` runs it as ``ask`` does).
 """
 
 from __future__ import annotations
@@ -342,6 +345,9 @@ def explanation(understood: UnderstoodQuestion, trace: TraceRecorder, answer: An
     shown = _shown_units(answer)
     candidates, best = _candidates(trace, shown)
     rules = _rules(question, trace, answer, shown, len(trace.candidates), gathered)
+    if answer.answered and base["settings"].get("language_model"):
+        rules += (Rule("Sprachmodell", "das Sprachmodell (llm.url) formulierte die Antwort aus den Passagen; "
+                                       "entschieden haben die Stufen davor"),)
 
     retrieval = _retrieval_verdict(question, terms, in_corpus, passages)
     model = _model_verdict(question, trace, best, gathered)

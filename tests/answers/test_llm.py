@@ -128,3 +128,12 @@ def test_unanswerable_questions_are_not_sent_to_the_model(stub_assistant):
 
 def test_keep_valid_citations():
     assert keep_valid_citations("A [1] B [2] C [3] D [0]", 2) == "A [1] B [2] C D"
+
+
+def test_explaining_names_the_language_model_and_gives_the_same_answer(stub_assistant):
+    _, assistant = stub_assistant(reply="Zuständig ist Bernd Kreuzinger [1].")
+    answer, explanation = assistant.explain("Wer ist für Potenzialförderung zuständig?")
+    assert answer == assistant.ask("Wer ist für Potenzialförderung zuständig?")
+    assert answer.text.startswith("Zuständig ist Bernd Kreuzinger [1]")
+    assert "Sprachmodell" in [rule.name for rule in explanation.rules] and explanation.cause == "Antwortmodell"
+    assert explanation.settings["language_model"] is True and "url" not in explanation.settings
