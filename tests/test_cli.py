@@ -136,6 +136,19 @@ def test_ask_explain_json_names_the_stage_and_leaves_the_answer_as_it_was(seed_k
     assert any(c["shown"] and c["probability"] >= answered["threshold"] for c in answered["candidates"])
 
 
+def test_ask_explain_names_the_stage_of_every_dev_question(seed_kb, seed_settings, cli):
+    questions = (BENCHMARKS / "initiatives-qa-dev.jsonl").read_text(encoding="utf-8")
+    result = cli("ask", "--explain", "--json", "--index", seed_settings.index_dir, input=questions)
+    assert result.code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in records] == [json.loads(line)["id"] for line in questions.splitlines()]
+    for record in records:
+        trace = record["explanation"]
+        assert trace["decision"] == ("beantwortet" if record["answered"] else "abgelehnt"), record["id"]
+        assert trace["cause"] in {"Retrieval", "Antwortmodell"} or trace["cause"].startswith("Regel – "), record["id"]
+        assert [v["stage"] for v in trace["verdicts"]] == ["Frage", "Retrieval", "Antwortmodell", "Regeln"]
+
+
 def test_ask_explain_prints_the_trace_above_the_answer(seed_kb, seed_settings, cli):
     result = cli("ask", "--explain", "--index", seed_settings.index_dir, QUESTION)
     assert result.code == 0, result.stderr
