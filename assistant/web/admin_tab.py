@@ -119,14 +119,14 @@ def admin_tab(live: LiveAssistant, access: AdminAccess, feedback: FeedbackLog) -
     def explain_question(question: str) -> str:
         if not (question or "").strip():
             return message_html("Bitte eine Frage eingeben.")
-        answer, explanation = live.get().explain(question)
+        _, explanation = live.get().explain(question)
         return explanation_html(explanation.to_dict())
 
     def explain_rated(key: str | None) -> str:
         entry = next((e for e in feedback.disliked() if e["key"] == key), None) if key else None
         if entry is None:
             return message_html("Bitte eine Rückmeldung 👎 wählen.")
-        answer, explanation = live.get().explain(entry.get("question", ""), entry.get("history") or [])
+        _, explanation = live.get().explain(entry.get("question", ""), entry.get("history") or [])
         return explanation_html(explanation.to_dict(), rated=entry)
 
     def reload_now():
