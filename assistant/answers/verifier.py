@@ -20,6 +20,7 @@ executed when loading. It runs in float32, or in bfloat16 where the processor co
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -68,7 +69,7 @@ class VerifierWeights:
                                for index in range(int(meta["layers"])))
                 return cls(layers, data["head_weight"].astype(np.float32), float(meta["head_bias"]),
                            str(meta.get("about", "")))
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (OSError, EOFError, zipfile.BadZipFile, ValueError, KeyError, TypeError) as error:
             raise AnswerModelError(f"{path}: Prüfmodell nicht lesbar ({type(error).__name__}: {error}); bitte mit "
                                    "`python benchmarks/train_verifier.py` neu trainieren") from None
 
