@@ -86,10 +86,12 @@ def test_ask_json_output(seed_kb, seed_settings):
         json.dumps({"id": "b", "question": "Und wie lautet ihre E-Mail-Adresse?",
                     "history": ["Wer ist Ansprechpartnerin für Digitalisierung?"]}),
         json.dumps({"id": "c", "question": "Wer hat die Fußball-WM 2014 gewonnen?"}),
+        json.dumps({"id": "d", "question": "Und wie ist ihre Telefonnummer?",
+                    "history": ["Wer ist Projektmanagerin bei der TalentMetropole Ruhr?"]}),
     ])
     result = run_cli("ask", "--json", "--index", str(seed_settings.index_dir), input=lines)
     assert result.returncode == 0, result.stderr
-    a, b, c = (json.loads(line) for line in result.stdout.splitlines())
+    a, b, c, d = (json.loads(line) for line in result.stdout.splitlines())
     assert set(a) == {"id", "answer", "answered", "marks", "citations"}
     assert a["answered"] and "Kreuzinger" in a["answer"]
     assert [cit["n"] for cit in a["citations"]] == list(range(1, len(a["citations"]) + 1))
@@ -97,6 +99,7 @@ def test_ask_json_output(seed_kb, seed_settings):
     assert "Bernd Kreuzinger: kreuzinger@talentmetropoleruhr.de" in a["citations"][0]["text"]
     assert "schroeder@talentmetropoleruhr.de" in b["answer"]
     assert c["answered"] is False and c["citations"] == []
+    assert d["answered"] and "0201 8966620" in d["answer"]  # the earlier question answered first: Kadgien
 
 
 def test_ask_single_question_prints_answer_and_sources(seed_kb, seed_settings, cli):
@@ -108,7 +111,7 @@ def test_ask_single_question_prints_answer_and_sources(seed_kb, seed_settings, c
 EXPLAINED = [
     # (question, decision, cause): a document the corpus lacks; a passage found that does not say it; answered
     ("Wann wurde das Jugendzentrum in Gladbeck eröffnet?", "abgelehnt", "Retrieval"),
-    ("Wo wohnt Benjamin Fricke?", "abgelehnt", "Antwortmodell"),
+    ("Wo wohnt Katharina Kadgien?", "abgelehnt", "Antwortmodell"),
     (QUESTION, "beantwortet", "Antwortmodell"),
 ]
 
@@ -132,7 +135,7 @@ def test_ask_explain_json_names_the_stage_and_leaves_the_answer_as_it_was(seed_k
         assert stages["Antwortmodell"] is (decision == "beantwortet")
     missing, found, answered = (json.loads(line)["explanation"] for line in explained.stdout.splitlines())
     assert "gladbeck" in missing["absent_terms"]
-    assert any({"benjamin", "fricke"} <= set(p["holds"]) for p in found["passages"])
+    assert any({"katharina", "kadgien"} <= set(p["holds"]) for p in found["passages"])
     assert any(c["shown"] and c["probability"] >= answered["threshold"] for c in answered["candidates"])
 
 
@@ -169,11 +172,11 @@ def dev_report(seed_kb, seed_settings):
     return json.loads(output.getvalue())
 
 
-# dev04 asks when the agreement "Ein Zeichen für Vielfalt und Talente" was signed; the documents give
-# the date in a sentence that says "setzten ... ein Zeichen" and name the agreement two sentences
-# later. Answering needs both sentences, and the answer model, judging the one unit it would show,
-# refuses (README, "Antworten und Ablehnen").
-@pytest.mark.parametrize("case", [pytest.param(f"dev{n:02d}", marks=pytest.mark.xfail(strict=True)) if n == 4
+# dev11 asks what the cities want for the region; the answer is the list that "erklärten, dass sie
+# gemeinsam" introduces. The verifier reads that sentence without its list items and rates it low,
+# so the decision answers with the sentence about the guests instead: a wrong answer, reported in
+# the README ("Answers and refusals") until the verifier reads a list with its items.
+@pytest.mark.parametrize("case", [pytest.param(f"dev{n:02d}", marks=pytest.mark.xfail(strict=True)) if n == 11
                                   else f"dev{n:02d}" for n in range(1, 16)])
 def test_eval_qa_dev_question_passes(dev_report, case):
     row = next(r for r in dev_report["results"] if r["id"] == case)

@@ -23,7 +23,7 @@ from assistant.session import Assistant, Turn
 from conftest import BENCHMARKS, PRECISION
 
 MISSING_DOCUMENT = "Wann wurde das Jugendzentrum in Gladbeck eröffnet?"  # no document about it
-FOUND_NOT_SAID = "Wo wohnt Benjamin Fricke?"  # his contact block is found; where he lives it does not say
+FOUND_NOT_SAID = "Wo wohnt Katharina Kadgien?"  # her contact block is found; where she lives it does not say
 ANSWERED = "Wer ist für Potenzialförderung zuständig?"
 REFUSED = [MISSING_DOCUMENT, FOUND_NOT_SAID, "Wer hat die Fußball-WM 2014 gewonnen?",
            "Wie hoch ist das jährliche Budget von RuhrFutur?", "Wie lautet die Telefonnummer von Julia Kalinowski?",
@@ -67,7 +67,7 @@ def test_a_passage_found_but_no_unit_judged_to_answer_is_the_answer_models_refus
     answer, explanation = assistant.explain(FOUND_NOT_SAID)
     assert not answer.answered and explanation.cause == "Antwortmodell"
     assert verdicts(explanation) == {"Frage": True, "Retrieval": True, "Antwortmodell": False, "Regeln": True}
-    assert any({"benjamin", "fricke"} <= set(p.holds) for p in explanation.passages)
+    assert any({"katharina", "kadgien"} <= set(p.holds) for p in explanation.passages)
     assert explanation.stage in STAGES and explanation.candidates
     assert all(c.probability is None or c.probability < explanation.threshold for c in explanation.candidates)
     assert not any(c.shown for c in explanation.candidates)

@@ -52,6 +52,13 @@ def test_a_follow_up_knows_whom_it_means_from_the_history(api):
     assert "schroeder@talentmetropoleruhr.de" in follow_up.json()["answer"]
 
 
+def test_a_follow_up_with_only_the_earlier_questions(api):
+    follow_up = httpx.post(f"{api}/ask", timeout=60, json={
+        "question": "Und wie ist ihre Telefonnummer?", "history": ["Wer ist Projektmanagerin bei der TalentMetropole Ruhr?"]})
+    body = follow_up.json()
+    assert body["answered"] and "0201 8966620" in body["answer"] and "Kadgien" in body["citations"][0]["text"]
+
+
 def test_search_documents_and_health(api, seed_kb, assistant):
     found = httpx.post(f"{api}/search", json={"id": 7, "question": "Wann wurde RuhrFutur gegründet?", "k": 3}, timeout=60)
     assert found.json() == search_record(7, best_passages(assistant.retriever, "Wann wurde RuhrFutur gegründet?", 3))
