@@ -75,7 +75,7 @@ def log_in(page) -> None:
 @pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
 def test_the_why_trace_of_a_thumbs_down_is_shown_and_has_no_wcag_violations(browser, app_with_admin, feedback,
                                                                               width):
-    question = f"Wo wohnt Benjamin Fricke? ({width})"
+    question = f"Wann wurde das Jugendzentrum in Gladbeck eröffnet? ({width})"  # no document says it
     page, foreign = open_page(browser, app_with_admin, width=width)
     ask_in_page(page, question, "keine Angaben")
     page.locator("#chat button[aria-label='Gefällt mir nicht']").last.click()
