@@ -111,10 +111,7 @@ class Verifier:
                 bias: Any) -> Any:
         """The head on the mean of the last hidden states (a torch tensor, one logit per row); with
         the layers and head given, so that training runs the same computation."""
-        states, keep = self.encoder.states(rows, layers)
-        weights = keep.unsqueeze(-1).float()
-        pooled = (states.float() * weights).sum(1) / weights.sum(1)
-        return pooled @ head + bias
+        return self.encoder.mean_states(rows, layers) @ head + bias
 
 
 @lru_cache(maxsize=2)

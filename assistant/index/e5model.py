@@ -259,9 +259,15 @@ class E5Torch:
         """Mean of the last hidden states over each window's tokens, <s> and </s> included."""
         torch = self._torch
         with torch.inference_mode():
-            x, keep = self.states([[self.model.bos, *content, self.model.eos] for content in contents], self.layers)
-            weights = keep.unsqueeze(-1).float()
-            return ((x.float() * weights).sum(1) / weights.sum(1)).numpy().astype(np.float64)
+            rows = [[self.model.bos, *content, self.model.eos] for content in contents]
+            return self.mean_states(rows, self.layers).numpy().astype(np.float64)
+
+    def mean_states(self, rows: Sequence[Sequence[int]], layers: Sequence[Mapping[str, Any]]) -> Any:
+        """The mean of ``states`` over each row's real tokens, in float32 (a torch tensor): the
+        embedding of a text, and what the answer verifier's head reads."""
+        x, keep = self.states(rows, layers)
+        weights = keep.unsqueeze(-1).float()
+        return (x.float() * weights).sum(1) / weights.sum(1)
 
     def states(self, rows: Sequence[Sequence[int]], layers: Sequence[Mapping[str, Any]]) -> tuple[Any, Any]:
         """The hidden states after ``layers`` (``self.layers``, or a fine-tuned model's) of token
