@@ -116,7 +116,7 @@ def compose_answer(question: Question, hits: Sequence[Hit], index: Index, query_
         model = decision.verified if verifier is not None else decision.ranking
         table = _Table(candidates, matrix, decision.ranking.probabilities(matrix), hits)
         trace.ranked(matrix, table.probabilities, decision.ranking)
-        if verifier is not None and decision.verified is not None:
+        if verifier is not None:  # and so decision.verified too (set above)
             judged = table.order[:decision.verify]
             probabilities = np.zeros(len(candidates))  # the others are not answers: below every threshold
             logits = _logits(question, table, judged, verifier)
