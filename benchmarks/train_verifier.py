@@ -47,7 +47,7 @@ from answer_data import GROUPS, SEED_TRAINING, WORK, Rows, Workbench, folds, gro
 from answer_model import fit
 from common import PROJECT, SHARED, table, write_result
 
-from assistant.answers.verifier import BUNDLED, Verifier, VerifierWeights, verifier_passage
+from assistant.answers.verifier import BUNDLED, MAX_TOKENS, Verifier, VerifierWeights, verifier_passage
 from assistant.documents.chunking import ANSWER_KINDS, units
 from assistant.index.e5model import E5Torch
 
@@ -202,8 +202,10 @@ def main() -> None:
     verifier = Verifier(starting_weights(encoder, 0), encoder)
 
     pairs = [pair for name in READING for pair in reading_pairs(name)]
-    digest = hashlib.sha256("\x00".join(f"{p.question}\x01{p.passage}\x01{p.label}" for p in pairs).encode())
-    base_file = WORK / f"verifier-reading-{digest.hexdigest()[:16]}.npz"
+    # kept by what it learns from and by how much of the model and of each pair it reads
+    digest = hashlib.sha256(f"{LAYERS} {MAX_TOKENS}\x00".encode() + "\x00".join(
+        f"{p.question}\x01{p.passage}\x01{p.label}" for p in pairs).encode()).hexdigest()[:16]
+    base_file = WORK / f"verifier-reading-{digest}.npz"
     if base_file.is_file():
         base = VerifierWeights.load(base_file)
     else:
