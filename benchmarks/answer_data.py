@@ -88,14 +88,16 @@ def rows_digest(rows: Sequence[Rows]) -> str:
     return digest.hexdigest()[:16]
 
 
-def group_weights(number: int, digest: str) -> Path:
-    """Where the verifier fine-tuned without ``GROUPS[number]`` is kept."""
-    return WORK / f"verifier-group{number}-{digest}.npz"
+def group_weights(number: int, rows: str, reading: str) -> Path:
+    """Where the verifier fine-tuned without ``GROUPS[number]`` is kept, by the digests of the rows
+    and of the reading model it started from (``train_verifier.reading_digest``)."""
+    return WORK / f"verifier-group{number}-{rows}-{reading}.npz"
 
 
-def oof_logits(digest: str) -> Path:
-    """Where the out-of-fold verifier logits of every candidate of every question are kept."""
-    return WORK / f"verifier-logits-{digest}.pkl"
+def oof_logits(rows: str, reading: str) -> Path:
+    """Where the out-of-fold verifier logits of every candidate of every question are kept (by the
+    same digests as ``group_weights``)."""
+    return WORK / f"verifier-logits-{rows}-{reading}.pkl"
 
 
 def xquad_documents() -> list[Document]:

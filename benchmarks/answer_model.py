@@ -166,11 +166,14 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=BUNDLED, help="where to write the decision")
     args = parser.parse_args()
 
+    from train_verifier import reading_data, reading_digest  # it imports this module: not at the top
+
     bench = Workbench()
     training, abstain_rows, seed_rows = bench.rows
-    if not oof_logits(bench.digest).is_file():
+    reading = reading_digest(reading_data())
+    if not oof_logits(bench.digest, reading).is_file():
         raise SystemExit("Die Prüfmodell-Werte fehlen: bitte zuerst `python benchmarks/train_verifier.py` ausführen")
-    logits: Logits = pickle.loads(oof_logits(bench.digest).read_bytes())
+    logits: Logits = pickle.loads(oof_logits(bench.digest, reading).read_bytes())
     everything = training + abstain_rows + seed_rows
     fold_sets = folds(bench.articles)
 
@@ -191,7 +194,7 @@ def main() -> None:
     encoder = None
     results: dict[str, dict[str, list[dict]]] = {"mit Prüfmodell": {}, "Merkmale allein": {}}
     for number, group in enumerate(GROUPS):
-        weights = VerifierWeights.load(group_weights(number, bench.digest))
+        weights = VerifierWeights.load(group_weights(number, bench.digest, reading))
         verifier = Verifier(weights, encoder)
         encoder = verifier.encoder
         for fold in group:

@@ -107,6 +107,19 @@ def reading_pairs(name: str, seed: int = 0) -> list[Pair]:
     return pairs
 
 
+def reading_data() -> list[Pair]:
+    """The pairs of step 1, from every set of ``READING``."""
+    return [pair for name in READING for pair in reading_pairs(name)]
+
+
+def reading_digest(pairs: Sequence[Pair]) -> str:
+    """What the reading model is kept by: the pairs it learns from, and how much of the model and
+    of each pair it reads. Step 2's models and logits are kept by it too (with the rows' digest),
+    so that a reading model of another shape or data never passes for the one they came from."""
+    return hashlib.sha256(f"{LAYERS} {MAX_TOKENS}\x00".encode() + "\x00".join(
+        f"{p.question}\x01{p.passage}\x01{p.label}" for p in pairs).encode()).hexdigest()[:16]
+
+
 def starting_weights(encoder: E5Torch, seed: int) -> VerifierWeights:
     """The bundled encoder's first ``LAYERS`` layers and a small random head."""
     layers = tuple({name: tensor.numpy() for name, tensor in encoder.layer_weights(i).items()} for i in range(LAYERS))
@@ -201,10 +214,8 @@ def main() -> None:
     encoder = E5Torch(dtype="float32")
     verifier = Verifier(starting_weights(encoder, 0), encoder)
 
-    pairs = [pair for name in READING for pair in reading_pairs(name)]
-    # kept by what it learns from and by how much of the model and of each pair it reads
-    digest = hashlib.sha256(f"{LAYERS} {MAX_TOKENS}\x00".encode() + "\x00".join(
-        f"{p.question}\x01{p.passage}\x01{p.label}" for p in pairs).encode()).hexdigest()[:16]
+    pairs = reading_data()
+    digest = reading_digest(pairs)
     base_file = WORK / f"verifier-reading-{digest}.npz"
     if base_file.is_file():
         base = VerifierWeights.load(base_file)
@@ -225,7 +236,7 @@ def main() -> None:
     logits: dict[tuple[str, str], np.ndarray] = {}
     for number, group in enumerate(GROUPS):
         held = set().union(*(fold_sets[f] for f in group))
-        path = group_weights(number, bench.digest)
+        path = group_weights(number, bench.digest, digest)
         if path.is_file():
             weights = VerifierWeights.load(path)
         else:
@@ -234,7 +245,7 @@ def main() -> None:
             weights = train(verifier, base, pairs, 2e-5, 1e-4, 1 + number, about + f", without folds {group}")
             weights.save(path)
         logits.update(score(Verifier(weights, encoder), [r for r in everything if r.case.article in held]))
-    oof_logits(bench.digest).write_bytes(pickle.dumps(logits))
+    oof_logits(bench.digest, digest).write_bytes(pickle.dumps(logits))
 
     pairs = list(candidate_pairs(training + seed, ranking))
     print(f"Schritt 2 auf allen Artikeln: {len(pairs)} Paare", flush=True)
