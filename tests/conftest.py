@@ -76,7 +76,10 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def seed_settings(tmp_path_factory) -> Settings:
-    return Settings().replace(corpus_dir=SEED_CORPUS, index_dir=tmp_path_factory.mktemp("seed-index"))
+    # Pinned like the embedder: the verifier of an in-process ``Assistant`` reads this precision,
+    # and "auto" would make its logits differ from a served app's (float32) on a bfloat16 processor.
+    return Settings().replace(corpus_dir=SEED_CORPUS, index_dir=tmp_path_factory.mktemp("seed-index"),
+                              embedding={"precision": PRECISION})
 
 
 @pytest.fixture(scope="session")
