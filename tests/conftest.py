@@ -74,12 +74,16 @@ def embedder():
     return load_embedder(precision=PRECISION)
 
 
+def pinned_settings(**changes) -> Settings:
+    """The defaults with ``changes``, at the pinned precision (``PRECISION``) as the embedder: an
+    in-process ``Assistant`` runs its verifier at this precision, and "auto" would make its logits
+    differ from the served app's on a bfloat16 processor and from those of another machine."""
+    return Settings().replace(embedding={"precision": PRECISION}).replace(**changes)
+
+
 @pytest.fixture(scope="session")
 def seed_settings(tmp_path_factory) -> Settings:
-    # Pinned like the embedder: the verifier of an in-process ``Assistant`` reads this precision,
-    # and "auto" would make its logits differ from a served app's (float32) on a bfloat16 processor.
-    return Settings().replace(corpus_dir=SEED_CORPUS, index_dir=tmp_path_factory.mktemp("seed-index"),
-                              embedding={"precision": PRECISION})
+    return pinned_settings(corpus_dir=SEED_CORPUS, index_dir=tmp_path_factory.mktemp("seed-index"))
 
 
 @pytest.fixture(scope="session")
@@ -147,7 +151,7 @@ def small_corpus(tmp_path) -> Path:
 
 @pytest.fixture
 def small_settings(small_corpus, tmp_path) -> Settings:
-    return Settings().replace(corpus_dir=small_corpus, index_dir=tmp_path / "index")
+    return pinned_settings(corpus_dir=small_corpus, index_dir=tmp_path / "index")
 
 
 @pytest.fixture(scope="session")
@@ -158,7 +162,7 @@ def small_index(tmp_path_factory, embedder) -> Path:
     for name in SMALL_CORPUS:
         shutil.copy(SEED_CORPUS / name, corpus / name)
         shutil.copy(SEED_CORPUS / f"{name}.meta.json", corpus / f"{name}.meta.json")
-    library = Library(Settings().replace(corpus_dir=corpus, index_dir=index))
+    library = Library(pinned_settings(corpus_dir=corpus, index_dir=index))
     library.update(embedder, library.corpus().documents)
     return index
 
@@ -417,7 +421,7 @@ def serving(settings: Settings, index) -> tuple[object, str]:
     process: (its Blocks, whose ``close()`` stops it; its URL)."""
     from assistant.web.server import serve  # Gradio only for the tests that serve
 
-    app = serve(Library(settings.replace(embedding={"precision": PRECISION})), index, port=0, block=False)
+    app = serve(Library(settings), index, port=0, block=False)
     return app, app.server.url
 
 

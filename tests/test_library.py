@@ -17,7 +17,7 @@ from assistant.exceptions import QualityCheckFailed, SettingsError
 from assistant.library import Library
 from assistant.session import Assistant, LiveAssistant
 from assistant.settings import Settings
-from conftest import BENCHMARKS, PROJECT_DIR, fill_with_copies, folders, kill_midway, write_release
+from conftest import BENCHMARKS, PROJECT_DIR, fill_with_copies, folders, kill_midway, pinned_settings, write_release
 
 def asked(cli, settings: Settings, question: str) -> dict:
     """``ask --json QUESTION``'s answer."""
@@ -109,7 +109,7 @@ def test_quality_check_refuses_a_worse_version_unless_forced(seed_kb, seed_setti
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(seed_settings.corpus_dir, corpus)
     shutil.copytree(seed_settings.index_dir, index)  # the seed corpus, indexed
-    settings = Settings().replace(corpus_dir=corpus, index_dir=index)
+    settings = pinned_settings(corpus_dir=corpus, index_dir=index)
     library = Library(settings)
     current = library.current_name()
     for name in ("zukunftsbildung-ruhr-initiative-und-kontakte.txt",
@@ -161,6 +161,6 @@ def test_open_rebuilds_when_the_settings_changed(workspace, embedder):
 
 
 def test_the_backend_is_chosen_by_a_setting(tmp_path):
-    assert Library(Settings().replace(index_dir=tmp_path)).versions() == []
+    assert Library(pinned_settings(index_dir=tmp_path)).versions() == []
     with pytest.raises(SettingsError, match="index_backend"):
-        Library(Settings().replace(index_backend="papier"))
+        Library(pinned_settings(index_backend="papier"))

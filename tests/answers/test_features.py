@@ -6,6 +6,7 @@ import pytest
 from assistant.answers.features import FEATURES, coverage, entity_words, feature_matrix, gather_candidates, query_terms
 from assistant.language.questions import classify
 from assistant.language.vocabulary import alternatives
+from conftest import pinned_settings
 
 
 def terms_of(kb, question: str):
@@ -66,8 +67,7 @@ def test_feature_matrix_has_a_row_per_candidate_and_known_ranges(seed_kb, embedd
     question = classify("Wer ist für Potenzialförderung zuständig?")
     vector = embedder.embed_queries([question.text])[0]
     from assistant.answers.retrieval import Retriever
-    from assistant.settings import Settings
-    hits = Retriever(seed_kb, embedder, Settings()).search(question.text, k=5, query_vector=vector)
+    hits = Retriever(seed_kb, embedder, pinned_settings()).search(question.text, k=5, query_vector=vector)
     candidates = gather_candidates(hits, seed_kb, vector)
     matrix = feature_matrix(question, candidates, hits, seed_kb, vector)
     assert matrix.shape == (len(candidates), len(FEATURES)) and np.isfinite(matrix).all()

@@ -6,7 +6,7 @@ import pytest
 from assistant.answers.retrieval import Retriever, one_per_document
 from assistant.index.vectors import VectorIndex
 from assistant.settings import FUSIONS
-from conftest import BENCHMARKS, assert_same_ranking
+from conftest import BENCHMARKS, assert_same_ranking, pinned_settings
 
 KREUZINGER = "Bernd Kreuzinger: kreuzinger@talentmetropoleruhr.de"
 
@@ -84,13 +84,12 @@ def test_every_dev_question_has_its_evidence_in_the_top_three(retriever):
 def test_newer_release_wins_when_it_answers_equally_well(embedder, tmp_path):
     from assistant.datatypes import Document, DocumentMeta
     from assistant.index.building import build_knowledge_base
-    from assistant.settings import Settings
 
     text = "Das Bildungsbüro bietet eine Sprechstunde für Eltern an, jeden Dienstag von 9 bis 12 Uhr."
     documents = [Document("alt.txt", text, DocumentMeta(title="Sprechstunde", date="2021-03-01"), sha256="a"),
                  Document("neu.txt", text, DocumentMeta(title="Sprechstunde", date="2024-05-03"), sha256="b"),
                  Document("anders.txt", "Die Broncos gewannen den Super Bowl.", DocumentMeta(), sha256="c")]
-    settings = Settings().replace(index_dir=tmp_path)
+    settings = pinned_settings(index_dir=tmp_path)
     kb = build_knowledge_base(documents, embedder, settings)
     hits = Retriever(kb, embedder, settings).search("Wann ist die Sprechstunde für Eltern?", k=3)
     assert hits[0].chunk.document == "neu.txt"

@@ -14,9 +14,8 @@ from assistant.documents import ocr
 from assistant.documents.loading import LoadResult, load_corpus
 from assistant.index.building import build_knowledge_base
 from assistant.session import Assistant
-from assistant.settings import Settings
 from assistant.web.render import source_html
-from conftest import SEED_CORPUS, pdf_bytes, scanned_pdf_bytes
+from conftest import SEED_CORPUS, pdf_bytes, pinned_settings, scanned_pdf_bytes
 
 SCAN_PAGES = [
     "Stadt Gelsenkirchen – Bildungsbüro\nGelsenkirchen, 12. März 2024\n\n"
@@ -81,7 +80,7 @@ def test_pages_with_text_are_not_recognised_again(tmp_path):
 
 
 def test_a_question_only_the_scan_answers_cites_its_page_as_read_by_text_recognition(loaded, embedder):
-    settings = Settings()
+    settings = pinned_settings()
     kb = build_knowledge_base(loaded.documents, embedder, settings)
     answer = Assistant(settings, kb, embedder).ask(QUESTION)
     assert answer.answered and "Donnerstag von 14 bis 17 Uhr" in answer.text

@@ -24,8 +24,8 @@ from assistant.index.postgres import PostgresIndex
 from assistant.library import Library, open_store
 from assistant.session import Assistant, LiveAssistant
 from assistant.settings import Settings
-from conftest import (BENCHMARKS, PROJECT_DIR, RawClient, assert_same_ranking, free_port, start_app, stop, wait_for,
-                      write_release)
+from conftest import (BENCHMARKS, PROJECT_DIR, RawClient, assert_same_ranking, free_port, pinned_settings,
+                      start_app, stop, wait_for, write_release)
 
 DEV_QUESTIONS = BENCHMARKS / "initiatives-qa-dev.jsonl"
 # spelled without umlauts, compound parts alone, a word of no passage, a misspelling
@@ -52,7 +52,7 @@ def exported(seed_kb, seed_settings, database_url):
 
 def database_settings(corpus, tmp_path, database_url: str, **changes) -> Settings:
     """Settings of a corpus whose index is in the database (the index folder stays unused)."""
-    return Settings().replace(corpus_dir=corpus, index_dir=tmp_path / "unused", index_backend="postgres",
+    return pinned_settings(corpus_dir=corpus, index_dir=tmp_path / "unused", index_backend="postgres",
                               database_url=database_url, **changes)
 
 
@@ -236,7 +236,7 @@ def test_eval_beir_measures_the_database_index_as_the_in_memory_one(beir_data, d
 
 
 def test_the_database_password_is_never_shown():
-    settings = Settings().replace(index_backend="postgres",
+    settings = pinned_settings(index_backend="postgres",
                                   database_url="postgresql://assistant:Geheim-0815@127.0.0.1:9/assistant")
     assert "Geheim-0815" not in repr(settings)
     with pytest.raises(DatabaseError) as refused:
@@ -245,7 +245,7 @@ def test_the_database_password_is_never_shown():
     with pytest.raises(SettingsError, match="database_url ist leer"):
         open_store(settings.replace(database_url=""))
     with pytest.raises(SettingsError, match="elastic"):
-        Settings().replace(index_backend="elastic")
+        pinned_settings(index_backend="elastic")
 
 
 def test_two_replicas_follow_an_update_through_one_and_a_rollback(small_corpus, tmp_path, database_url, embedder,

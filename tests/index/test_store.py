@@ -18,7 +18,7 @@ from assistant.index.vectors import VectorIndex
 from assistant.library import Library
 from assistant.session import Assistant, LiveAssistant
 from assistant.settings import Settings
-from conftest import SEED_CORPUS, clustered_vectors, fill_with_copies, folders, kill_midway
+from conftest import SEED_CORPUS, clustered_vectors, fill_with_copies, folders, kill_midway, pinned_settings
 
 
 def store_of(settings: Settings) -> IndexStore:
@@ -69,7 +69,7 @@ def test_other_settings_are_refused_not_mixed(workspace):
 
 def test_missing_index_is_reported(tmp_path):
     with pytest.raises(IndexMissing, match="noch kein Index"):
-        load(Settings().replace(index_dir=tmp_path))
+        load(pinned_settings(index_dir=tmp_path))
 
 
 def test_altered_index_file_is_detected(workspace):
@@ -128,7 +128,7 @@ def two_versions_template(tmp_path_factory, embedder):
     corpus = folder / "corpus"
     corpus.mkdir()
     shutil.copy(SEED_CORPUS / "ruhrfutur-kreis-unna-tritt-bei.txt", corpus)
-    library = Library(Settings().replace(corpus_dir=corpus, index_dir=folder / "index"))
+    library = Library(pinned_settings(corpus_dir=corpus, index_dir=folder / "index"))
     notice = corpus / "sprechstunde.txt"
     for day in ("Dienstag", "Donnerstag"):
         notice.write_text(office_hours(day), encoding="utf-8")
@@ -140,7 +140,7 @@ def two_versions_template(tmp_path_factory, embedder):
 def two_versions(two_versions_template, tmp_path):
     """(settings, first version, second version), the second served."""
     shutil.copytree(two_versions_template, tmp_path / "two", dirs_exist_ok=True)
-    settings = Settings().replace(corpus_dir=tmp_path / "two" / "corpus", index_dir=tmp_path / "two" / "index")
+    settings = pinned_settings(corpus_dir=tmp_path / "two" / "corpus", index_dir=tmp_path / "two" / "index")
     store = store_of(settings)
     first, second = store.names()
     assert store.current_name() == second

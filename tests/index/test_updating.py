@@ -3,11 +3,11 @@
 from assistant.datatypes import Document
 from assistant.index.manifest import Counts, DocumentRecord, IndexSettings, Manifest
 from assistant.index.updating import plan_update
-from assistant.settings import Settings
+from conftest import pinned_settings
 
 
 def test_plan_update_by_content_hash():
-    manifest = Manifest(IndexSettings.of(Settings()), 384, "torch", "2026-11-21", Counts(3, 3, 3),
+    manifest = Manifest(IndexSettings.of(pinned_settings()), 384, "torch", "2026-11-21", Counts(3, 3, 3),
                         {name: DocumentRecord(sha, 1, "2026-11-21") for name, sha in
                          (("a.txt", "1"), ("b.txt", "2"), ("c.txt", "3"))})
     plan = plan_update([Document("a.txt", "x", sha256="1"), Document("b.txt", "x", sha256="9"),

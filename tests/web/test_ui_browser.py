@@ -9,9 +9,8 @@ import shutil
 import pytest
 
 from assistant.library import Library
-from assistant.settings import Settings
-from conftest import (PROJECT_DIR, SEED_CORPUS, answered, ask_in_page, indexed, open_page, serving, wait_for,
-                      write_release)
+from conftest import (PROJECT_DIR, SEED_CORPUS, answered, ask_in_page, indexed, open_page, pinned_settings,
+                      serving, wait_for, write_release)
 
 pytestmark = pytest.mark.browser
 
@@ -103,7 +102,7 @@ def admin_app(tmp_path_factory, embedder):
     corpus.mkdir()
     for name in ("ruhrfutur-pressemitteilung-fuenf-weitere-staedte-2023.txt", "ruhrfutur-kreis-unna-tritt-bei.txt"):
         shutil.copy(SEED_CORPUS / name, corpus / name)
-    settings = Settings().replace(corpus_dir=corpus, index_dir=folder / "index", admin={"password": ADMIN_PASSWORD},
+    settings = pinned_settings(corpus_dir=corpus, index_dir=folder / "index", admin={"password": ADMIN_PASSWORD},
                                   app={"feedback_file": folder / "feedback.jsonl"})
     indexed(settings, embedder)
     app, url = serving(settings, Library(settings).load())
@@ -149,7 +148,7 @@ def test_markup_inside_a_document_is_shown_as_text(browser, tmp_path, embedder):
         "Hinweise zur Anmeldung\n\nDie Anmeldung zum Ferienprogramm erfolgt im Bürgerbüro Essen am Kennedyplatz. "
         '<img src=x onerror="window.pwned=1"> ![x](http://example.invalid/x.png) <script>window.pwned=2</script>\n',
         encoding="utf-8")
-    settings = indexed(Settings().replace(corpus_dir=corpus, index_dir=tmp_path / "index",
+    settings = indexed(pinned_settings(corpus_dir=corpus, index_dir=tmp_path / "index",
                                           app={"feedback_file": tmp_path / "feedback.jsonl"}), embedder)
     app, url = serving(settings, Library(settings).load())
     try:

@@ -13,8 +13,7 @@ import threading
 import pytest
 
 from assistant.library import Library
-from assistant.settings import Settings
-from conftest import SEED_CORPUS, indexed, serving, violations
+from conftest import SEED_CORPUS, indexed, pinned_settings, serving, violations
 
 pytestmark = pytest.mark.browser
 
@@ -57,7 +56,7 @@ def app_for_sites(sites, embedder, tmp_path_factory):
         "Hinweise zur Anmeldung\n\nDie Anmeldung zum Ferienprogramm erfolgt im Bürgerbüro Essen am Kennedyplatz. "
         f"{HOSTILE}\n", encoding="utf-8")
     index = tmp_path_factory.mktemp("widget-index")
-    settings = indexed(Settings().replace(corpus_dir=corpus, index_dir=index,
+    settings = indexed(pinned_settings(corpus_dir=corpus, index_dir=index,
                                           app={"api_origins": (listed,), "feedback_file": index / "feedback.jsonl"}),
                        embedder)
     app, url = serving(settings, Library(settings).load())
