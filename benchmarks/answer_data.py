@@ -90,7 +90,7 @@ def rows_digest(rows: Sequence[Rows]) -> str:
 
 def group_weights(number: int, rows: str, reading: str) -> Path:
     """Where the verifier fine-tuned without ``GROUPS[number]`` is kept, by the digests of the rows
-    and of the reading model it started from (``train_verifier.reading_digest``)."""
+    and of the reading model it started from (``reading_data.reading_digest``)."""
     return WORK / f"verifier-group{number}-{rows}-{reading}.npz"
 
 

@@ -38,6 +38,7 @@ import numpy as np
 from answer_data import (FOLDS, GROUPS, SEED_TRAINING, VARIANTS, Case, Rows, Workbench, folds, group_weights,
                          oof_logits)
 from common import HERE, PROJECT, table, write_result
+from reading_data import reading_data, reading_digest
 
 from assistant.answers.answer_model import BUNDLED, VERIFIER_FEATURES, AnswerModel, Decision, verifier_columns
 from assistant.answers.features import FEATURES
@@ -165,8 +166,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=BUNDLED, help="where to write the decision")
     args = parser.parse_args()
-
-    from train_verifier import reading_data, reading_digest  # it imports this module: not at the top
 
     bench = Workbench()
     training, abstain_rows, seed_rows = bench.rows

@@ -4,13 +4,10 @@ The verifier is the bundled multilingual-e5-small cut to its first ``LAYERS`` la
 as a cross-encoder: ``<s> query: Frage </s></s> passage: Einheit </s>`` -> does this unit answer
 the question? Two steps, each with a fixed seed:
 
-1. **Reading** (``base``): one epoch over (question, sentence) pairs of the QA data in
+1. **Reading** (``base``): one epoch over (question, unit) pairs of the QA data in
    ``../shared/training`` (GermanQuAD test part, MLQA German dev, the SQuAD 2.0 dev half with its
-   unanswerable questions; provenance and licences in that folder's README). Each question's
-   paragraph is split into units as the assistant splits documents (``documents/chunking.py``);
-   the unit holding the answer is positive; the ``NEGATIVES`` units of its paragraph that share
-   most words with the question, and the closest unit of another paragraph of the article, are
-   negative; an unanswerable question's units are all negative. No XQuAD, no seed question.
+   unanswerable questions; provenance and licences in that folder's README), made as
+   ``reading_data.py`` describes. No XQuAD, no seed question.
 2. **The pipeline's candidates** (``final``): from the reading model, a short fine-tune on the
    candidate units the assistant itself gathers for the training questions of ``answer_data.py``
    (German XQuAD dev articles with paragraphs removed, and the seed-document questions): for each
@@ -30,14 +27,10 @@ Timing: float32 on the CPU, 2 threads, batches of 16 pairs sorted by length, 128
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import pickle
 import random
-import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -45,79 +38,15 @@ import numpy as np
 
 from answer_data import GROUPS, SEED_TRAINING, WORK, Rows, Workbench, folds, group_weights, oof_logits
 from answer_model import fit
-from common import PROJECT, SHARED, table, write_result
+from common import table, write_result
+from reading_data import LAYERS, READING, Pair, reading_data, reading_digest
 
-from assistant.answers.verifier import BUNDLED, MAX_TOKENS, Verifier, VerifierWeights, verifier_passage
-from assistant.documents.chunking import ANSWER_KINDS, units
+from assistant.answers.verifier import BUNDLED, Verifier, VerifierWeights
 from assistant.index.e5model import E5Torch
 
-TRAINING = SHARED.parent / "training"
-READING = {  # the QA sets of step 1 (see ../shared/training/README.md)
-    "squad2": TRAINING / "squad2-dev-half" / "dev-v2.0.json",
-    "germanquad": TRAINING / "germanquad-test-part" / "GermanQuAD_test_part.json",
-    "mlqa": TRAINING / "mlqa-de-dev" / "mlqa-dev-de-de.squad.json",
-}
-LAYERS = 8  # of the encoder's 12: as good as all 12 in the measurement (README) and a third faster
-NEGATIVES = 3
 CANDIDATES = 5  # best units by the feature model, per question, in step 2 (the decision verifies 4)
 SEED_REPEAT = 3  # the seed questions are few; they count three times in step 2
 BATCH = 16
-WORD = re.compile(r"\w{3,}")
-
-
-@dataclass(frozen=True)
-class Pair:
-    question: str
-    passage: str
-    label: float
-
-
-def _stems(text: str) -> set[str]:
-    return {word.casefold()[:6] for word in WORD.findall(text)}
-
-
-def reading_pairs(name: str, seed: int = 0) -> list[Pair]:
-    """Step 1's pairs from one SQuAD-format file (see the module docstring)."""
-    rng = random.Random(seed)
-    pairs = []
-    for article in json.loads(READING[name].read_text(encoding="utf-8"))["data"]:
-        title = article.get("title", "").replace("_", " ")
-        paragraphs = [(p["context"], [s for s in units(p["context"]) if s.kind in ANSWER_KINDS])
-                      for p in article["paragraphs"]]
-        for number, paragraph in enumerate(article["paragraphs"]):
-            context, spans = paragraphs[number]
-            texts = [context[s.start:s.end] for s in spans]
-            elsewhere = [text[s.start:s.end] for other, (text, found) in enumerate(paragraphs) if other != number
-                         for s in found]
-            for qa in paragraph["qas"]:
-                question = qa["question"].strip()
-                starts = [] if qa.get("is_impossible") else [a["answer_start"] for a in qa.get("answers", [])]
-                positive = {i for i, s in enumerate(spans) for start in starts if s.start <= start < s.end}
-                # SQuAD's article titles name the subject, as a document title does (half the time)
-                shown = title if name == "squad2" and rng.random() < 0.5 else ""
-                words = _stems(question)
-                closest = sorted((i for i in range(len(spans)) if i not in positive),
-                                 key=lambda i: -len(words & _stems(texts[i])) + rng.random() * 0.5)
-                chosen = closest[:NEGATIVES + (0 if positive else 1)]
-                pairs += [Pair(question, verifier_passage(shown, "", texts[i]), float(i in positive))
-                          for i in sorted(positive) + chosen]
-                if elsewhere:
-                    other = min(elsewhere, key=lambda text: -len(words & _stems(text)) + rng.random() * 0.5)
-                    pairs.append(Pair(question, verifier_passage(shown, "", other), 0.0))
-    return pairs
-
-
-def reading_data() -> list[Pair]:
-    """The pairs of step 1, from every set of ``READING``."""
-    return [pair for name in READING for pair in reading_pairs(name)]
-
-
-def reading_digest(pairs: Sequence[Pair]) -> str:
-    """What the reading model is kept by: the pairs it learns from, and how much of the model and
-    of each pair it reads. Step 2's models and logits are kept by it too (with the rows' digest),
-    so that a reading model of another shape or data never passes for the one they came from."""
-    return hashlib.sha256(f"{LAYERS} {MAX_TOKENS}\x00".encode() + "\x00".join(
-        f"{p.question}\x01{p.passage}\x01{p.label}" for p in pairs).encode()).hexdigest()[:16]
 
 
 def starting_weights(encoder: E5Torch, seed: int) -> VerifierWeights:
