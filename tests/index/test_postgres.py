@@ -53,7 +53,7 @@ def exported(seed_kb, seed_settings, database_url):
 def database_settings(corpus, tmp_path, database_url: str, **changes) -> Settings:
     """Settings of a corpus whose index is in the database (the index folder stays unused)."""
     return pinned_settings(corpus_dir=corpus, index_dir=tmp_path / "unused", index_backend="postgres",
-                              database_url=database_url, **changes)
+                           database_url=database_url, **changes)
 
 
 def questions() -> list[str]:
@@ -237,7 +237,7 @@ def test_eval_beir_measures_the_database_index_as_the_in_memory_one(beir_data, d
 
 def test_the_database_password_is_never_shown():
     settings = pinned_settings(index_backend="postgres",
-                                  database_url="postgresql://assistant:Geheim-0815@127.0.0.1:9/assistant")
+                               database_url="postgresql://assistant:Geheim-0815@127.0.0.1:9/assistant")
     assert "Geheim-0815" not in repr(settings)
     with pytest.raises(DatabaseError) as refused:
         open_store(settings)

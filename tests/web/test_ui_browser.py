@@ -103,7 +103,7 @@ def admin_app(tmp_path_factory, embedder):
     for name in ("ruhrfutur-pressemitteilung-fuenf-weitere-staedte-2023.txt", "ruhrfutur-kreis-unna-tritt-bei.txt"):
         shutil.copy(SEED_CORPUS / name, corpus / name)
     settings = pinned_settings(corpus_dir=corpus, index_dir=folder / "index", admin={"password": ADMIN_PASSWORD},
-                                  app={"feedback_file": folder / "feedback.jsonl"})
+                               app={"feedback_file": folder / "feedback.jsonl"})
     indexed(settings, embedder)
     app, url = serving(settings, Library(settings).load())
     yield url, corpus
@@ -149,7 +149,7 @@ def test_markup_inside_a_document_is_shown_as_text(browser, tmp_path, embedder):
         '<img src=x onerror="window.pwned=1"> ![x](http://example.invalid/x.png) <script>window.pwned=2</script>\n',
         encoding="utf-8")
     settings = indexed(pinned_settings(corpus_dir=corpus, index_dir=tmp_path / "index",
-                                          app={"feedback_file": tmp_path / "feedback.jsonl"}), embedder)
+                                       app={"feedback_file": tmp_path / "feedback.jsonl"}), embedder)
     app, url = serving(settings, Library(settings).load())
     try:
         page, foreign = open_page(browser, url)

@@ -57,7 +57,7 @@ def app_for_sites(sites, embedder, tmp_path_factory):
         f"{HOSTILE}\n", encoding="utf-8")
     index = tmp_path_factory.mktemp("widget-index")
     settings = indexed(pinned_settings(corpus_dir=corpus, index_dir=index,
-                                          app={"api_origins": (listed,), "feedback_file": index / "feedback.jsonl"}),
+                                       app={"api_origins": (listed,), "feedback_file": index / "feedback.jsonl"}),
                        embedder)
     app, url = serving(settings, Library(settings).load())
     page(url)
