@@ -327,7 +327,7 @@ def _progress(items: Iterable[np.ndarray], total: int, shown: bool) -> Iterable[
 
 
 def _batches(order: list[int], lengths: list[int], batch_tokens: int, batch_size: int):
-    """Consecutive runs of ``order`` (sorted by length) whose padded size stays within the budgets."""
+    """Consecutive runs of ``order`` (sorted by length) whose rows times the longest stay within the budgets."""
     batch: list[int] = []
     for item, length in zip(order, lengths):
         if batch and (len(batch) == batch_size or (len(batch) + 1) * length > batch_tokens):
