@@ -46,7 +46,7 @@ from assistant.answers.verifier import Verifier, VerifierWeights
 from assistant.evaluation import contains_answer
 from assistant.session import Assistant
 
-VERIFY = 4  # candidates the verifier reads per question (benchmarks/README.md: 3 to 6 measured)
+VERIFY = 4  # candidates the verifier reads per question (benchmarks/README.md: 4 and 5 measured)
 SEED_WEIGHT = 10.0  # the seed questions count about as much as the XQuAD questions together
 MIN_REFUSED = 0.92
 CURVE = HERE / "results" / "answer-model.png"
