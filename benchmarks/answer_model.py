@@ -21,6 +21,13 @@ articles is written to ``assistant/answers/models/answer-model.json``.
 
     python benchmarks/train_verifier.py   # first: the verifier and its out-of-fold logits
     python benchmarks/answer_model.py     # needs the bench extras (scikit-learn, matplotlib)
+    python benchmarks/answer_model.py --curves-only [--reading DIGEST]   # a minute, writes nothing
+
+``--curves-only`` stops after the out-of-fold curves: it prints each decision's operating point on
+``xquad-de-abstain-dev`` and, at that threshold, the seed questions' best candidate (answered and
+right, unanswerable answered), from the cached rows and logits alone. That compares verifiers
+(``--reading``: the digest of another reading model whose logits are cached) without the run
+through the assistant, whose figures it approximates (it does not cut answers or resolve follow-ups).
 """
 
 from __future__ import annotations
@@ -162,14 +169,34 @@ def plot(curves: dict[str, tuple[list[tuple[float, float, float]], tuple[float, 
     figure.savefig(path)
 
 
+def print_operating_points(curves: dict, fold_sets: Sequence[set[str]], fold_decisions: Sequence[Decision],
+                           seed_rows: Sequence[Rows], logits: Logits, reading: str) -> None:
+    """``--curves-only``: each decision's operating point on abstain-dev, and the seed questions'
+    out-of-fold best candidates at that threshold."""
+    lines = []
+    for name, used in (("Merkmale allein", None), ("mit Prüfmodell", logits)):
+        threshold, hit, refused = curves[name][1]
+        best = [(r, best_candidate(decision, r, used)) for held, decision in zip(fold_sets, fold_decisions)
+                for r in seed_rows if r.case.article in held]
+        answerable = [p >= threshold and right for r, (p, right) in best if r.case.answers]
+        false = sorted(r.case.id for r, (p, _) in best if not r.case.answers and p >= threshold)
+        lines.append([name, f"{threshold:.3f}", f"{hit:.3f}", f"{refused:.3f}", f"{np.mean(answerable):.3f}",
+                      f"{len(false)} / {len(best) - len(answerable)}", " ".join(false)])
+    print(f"Out-of-fold operating points, best candidate (reading model {reading}):\n")
+    print(table(["decision", "threshold", "abstain answer_hit", "abstain refused", "seed answer_hit",
+                 "seed false", "seed false ids"], lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=BUNDLED, help="where to write the decision")
+    parser.add_argument("--curves-only", action="store_true", help="print the out-of-fold operating points only")
+    parser.add_argument("--reading", help="digest of the reading model whose logits to use (default: today's data)")
     args = parser.parse_args()
 
     bench = Workbench()
     training, abstain_rows, seed_rows = bench.rows
-    reading = reading_digest(reading_data())
+    reading = args.reading or reading_digest(reading_data())
     if not oof_logits(bench.digest, reading).is_file():
         raise SystemExit("Die Prüfmodell-Werte fehlen: bitte zuerst `python benchmarks/train_verifier.py` ausführen")
     logits: Logits = pickle.loads(oof_logits(bench.digest, reading).read_bytes())
@@ -183,6 +210,9 @@ def main() -> None:
                 for r in abstain_rows if r.case.article in held}
         points = curve(best, [r.case for r in abstain_rows])
         curves[name] = (points, operating_point(points))
+    if args.curves_only:
+        print_operating_points(curves, fold_sets, fold_decisions, seed_rows, logits, reading)
+        return
     ranking_threshold = curves["Merkmale allein"][1][0]
     verified_threshold = curves["mit Prüfmodell"][1][0]
 
