@@ -6,7 +6,11 @@ the reading model, and everything trained from it, is kept by. Its own module so
 Each question's paragraph is split into units as the assistant splits documents
 (``documents/chunking.py``); the unit holding the answer is positive; the ``NEGATIVES`` units of
 its paragraph that share most words with the question, and the closest unit of another paragraph
-of the article, are negative; an unanswerable question's units are all negative.
+of the article, are negative; an unanswerable question's units are all negative. With
+``contrast`` (``train_verifier.py --contrast reading``, measured and not shipped: see
+benchmarks/README.md) each answerable question also gives a contrast negative
+(``contrast_question``): the question with one of its names or numbers that the answering unit
+contains swapped for another of the article, paired with that unit, which no longer answers it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ READING = {  # the QA sets of step 1 (see ../shared/training/README.md)
 LAYERS = 8  # of the encoder's 12: as good as all 12 in the measurement (README) and a third faster
 NEGATIVES = 3
 WORD = re.compile(r"\w{3,}")
+NUMBER = re.compile(r"\b\d+\b")
+NAME = re.compile(r"\b[A-ZÄÖÜ][\w-]{3,}")
 
 
 @dataclass(frozen=True)
@@ -47,9 +53,26 @@ def _stems(text: str) -> set[str]:
     return {word.casefold()[:6] for word in WORD.findall(text)}
 
 
-def reading_pairs(name: str, seed: int = 0) -> list[Pair]:
+def contrast_question(question: str, answering: str, others: Sequence[str], rng: random.Random) -> str | None:
+    """``question`` with one number (else one capitalised word, not the first) that ``answering``
+    contains swapped for one of the same kind that only ``others`` contain, so that ``answering``
+    no longer answers it; None where no such swap exists. Numbers swap for numbers of as many
+    digits (a year for a year)."""
+    for pattern in (NUMBER, NAME):
+        known = set(pattern.findall(answering)) | set(pattern.findall(question))
+        pool = sorted({word for text in others for word in pattern.findall(text)} - known)
+        swaps = [(match, choices) for match in pattern.finditer(question) if match.start() > 0
+                 and match.group() in answering
+                 and (choices := [w for w in pool if pattern is NAME or len(w) == len(match.group())])]
+        if swaps:
+            match, choices = rng.choice(swaps)
+            return question[:match.start()] + rng.choice(choices) + question[match.end():]
+    return None
+
+
+def reading_pairs(name: str, seed: int = 0, contrast: bool = False) -> list[Pair]:
     """Step 1's pairs from one SQuAD-format file (see this module's docstring)."""
-    rng = random.Random(seed)
+    rng, swaps = random.Random(seed), random.Random(seed + 1)
     pairs = []
     for article in json.loads(READING[name].read_text(encoding="utf-8"))["data"]:
         title = article.get("title", "").replace("_", " ")
@@ -75,12 +98,18 @@ def reading_pairs(name: str, seed: int = 0) -> list[Pair]:
                 if elsewhere:
                     other = min(elsewhere, key=lambda text: -len(words & _stems(text)) + rng.random() * 0.5)
                     pairs.append(Pair(question, verifier_passage(shown, "", other), 0.0))
+                if contrast and positive:
+                    answering = texts[min(positive)]
+                    swapped = contrast_question(question, answering, [t for t in texts if t != answering] + elsewhere,
+                                                swaps)
+                    if swapped:
+                        pairs.append(Pair(swapped, verifier_passage(shown, "", answering), 0.0))
     return pairs
 
 
-def reading_data() -> list[Pair]:
-    """The pairs of step 1, from every set of ``READING``."""
-    return [pair for name in READING for pair in reading_pairs(name)]
+def reading_data(contrast: bool = False) -> list[Pair]:
+    """The pairs of step 1, from every set of ``READING`` (with contrast negatives: ``contrast``)."""
+    return [pair for name in READING for pair in reading_pairs(name, contrast=contrast)]
 
 
 def reading_digest(pairs: Sequence[Pair]) -> str:

@@ -39,7 +39,7 @@ import numpy as np
 from answer_data import GROUPS, SEED_TRAINING, WORK, Rows, Workbench, folds, group_weights, oof_logits
 from answer_model import fit
 from common import table, write_result
-from reading_data import LAYERS, READING, Pair, reading_data, reading_digest
+from reading_data import LAYERS, READING, Pair, contrast_question, reading_data, reading_digest
 
 from assistant.answers.verifier import BUNDLED, Verifier, VerifierWeights
 from assistant.index.e5model import E5Torch
@@ -104,16 +104,25 @@ def train(verifier: Verifier, start: VerifierWeights, pairs: Sequence[Pair], lea
                            head.detach().numpy().copy(), float(bias.item()), about)
 
 
-def candidate_pairs(rows: Sequence[Rows], ranking) -> Iterator[Pair]:
+def candidate_pairs(rows: Sequence[Rows], ranking, seed: int, contrast: bool) -> Iterator[Pair]:
     """Step 2's pairs: each question's units that hold the answer and its best ``CANDIDATES`` by
-    the feature model (``ranking``)."""
+    the feature model (``ranking``); with ``contrast``, also the contrast negative of an answerable
+    question with its first answering unit (``reading_data.contrast_question``, swapping for a word
+    of the other candidates)."""
+    swaps = random.Random(seed)
     for row in rows:
         if not len(row.passages):
             continue
         best = np.argsort(-ranking.probabilities(row.matrix), kind="stable")[:CANDIDATES]
-        chosen = sorted(set(np.flatnonzero(row.labels).tolist()) | set(best.tolist()))
+        answering = np.flatnonzero(row.labels).tolist()
+        chosen = sorted(set(answering) | set(best.tolist()))
+        pairs = [Pair(row.asked, row.passages[i], float(row.labels[i])) for i in chosen]
+        if contrast and answering:
+            first = row.passages[answering[0]]
+            swapped = contrast_question(row.asked, first, [p for p in row.passages if p != first], swaps)
+            pairs += [Pair(swapped, first, 0.0)] if swapped else []
         for _ in range(SEED_REPEAT if row.case.set == "seed" else 1):
-            yield from (Pair(row.asked, row.passages[i], float(row.labels[i])) for i in chosen)
+            yield from pairs
 
 
 def score(verifier: Verifier, rows: Sequence[Rows]) -> dict[tuple[str, str], np.ndarray]:
@@ -136,6 +145,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=BUNDLED, help="where to write the shipped weights (.npz)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--contrast", nargs="+", choices=["reading", "candidates"], default=[],
+                        help="add contrast negatives to step 1 and/or 2 (measured, not shipped: benchmarks/README.md)")
     args = parser.parse_args()
     import torch
 
@@ -143,8 +154,10 @@ def main() -> None:
     encoder = E5Torch(dtype="float32")
     verifier = Verifier(starting_weights(encoder, 0), encoder)
 
-    pairs = reading_data()
+    pairs = reading_data("reading" in args.contrast)
     digest = reading_digest(pairs)
+    swaps = "candidates" in args.contrast
+    key = digest + ("-contrast" if swaps else "")  # what step 2's models and logits are kept by
     base_file = WORK / f"verifier-reading-{digest}.npz"
     if base_file.is_file():
         base = VerifierWeights.load(base_file)
@@ -161,22 +174,24 @@ def main() -> None:
     ranking = fit(everything, [])  # orders each question's candidates as the decision's first stage does
     about = (f"python benchmarks/train_verifier.py, {date.today().isoformat()}: mE5-small, {LAYERS} layers, "
              f"fine-tuned on {', '.join(READING)} (../shared/training), then on the candidates of "
-             f"xquad-de-dev (with paragraphs removed) and {SEED_TRAINING.name}")
+             f"xquad-de-dev (with paragraphs removed) and {SEED_TRAINING.name}"
+             + (f", contrast negatives in {' and '.join(args.contrast)}" if args.contrast else ""))
     logits: dict[tuple[str, str], np.ndarray] = {}
     for number, group in enumerate(GROUPS):
         held = set().union(*(fold_sets[f] for f in group))
-        path = group_weights(number, bench.digest, digest)
+        path = group_weights(number, bench.digest, key)
         if path.is_file():
             weights = VerifierWeights.load(path)
         else:
-            pairs = list(candidate_pairs([r for r in training + seed if r.case.article not in held], ranking))
+            pairs = list(candidate_pairs([r for r in training + seed if r.case.article not in held], ranking, number,
+                                         swaps))
             print(f"Schritt 2 ohne die Folds {group}: {len(pairs)} Paare", flush=True)
             weights = train(verifier, base, pairs, 2e-5, 1e-4, 1 + number, about + f", without folds {group}")
             weights.save(path)
         logits.update(score(Verifier(weights, encoder), [r for r in everything if r.case.article in held]))
-    oof_logits(bench.digest, digest).write_bytes(pickle.dumps(logits))
+    oof_logits(bench.digest, key).write_bytes(pickle.dumps(logits))
 
-    pairs = list(candidate_pairs(training + seed, ranking))
+    pairs = list(candidate_pairs(training + seed, ranking, len(GROUPS), swaps))
     print(f"Schritt 2 auf allen Artikeln: {len(pairs)} Paare", flush=True)
     final = train(verifier, base, pairs, 2e-5, 1e-4, 1 + len(GROUPS), about)
     final.save(args.output)
