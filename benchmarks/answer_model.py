@@ -191,8 +191,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=BUNDLED, help="where to write the decision")
     parser.add_argument("--curves-only", action="store_true", help="print the out-of-fold operating points only")
-    parser.add_argument("--reading", help="key of the cached out-of-fold logits: the reading model's digest, with -contrast "
-                        "for train_verifier.py --contrast candidates (default: today's data)")
+    parser.add_argument("--reading", help="key of the cached out-of-fold logits: the reading model's digest, "
+                        "with -contrast for train_verifier.py --contrast candidates (default: today's data)")
     args = parser.parse_args()
 
     bench = Workbench()
