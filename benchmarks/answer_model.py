@@ -21,12 +21,12 @@ articles is written to ``assistant/answers/models/answer-model.json``.
 
     python benchmarks/train_verifier.py   # first: the verifier and its out-of-fold logits
     python benchmarks/answer_model.py     # needs the bench extras (scikit-learn, matplotlib)
-    python benchmarks/answer_model.py --curves-only [--reading DIGEST]   # a minute, writes nothing
+    python benchmarks/answer_model.py --curves-only [--reading KEY]   # seconds, writes nothing
 
 ``--curves-only`` stops after the out-of-fold curves: it prints each decision's operating point on
 ``xquad-de-abstain-dev`` and, at that threshold, the seed questions' best candidate (answered and
 right, unanswerable answered), from the cached rows and logits alone. That compares verifiers
-(``--reading``: the digest of another reading model whose logits are cached) without the run
+(``--reading``: the key of other cached out-of-fold logits, see its help) without the run
 through the assistant, whose figures it approximates (it does not cut answers or resolve follow-ups).
 """
 

@@ -156,8 +156,8 @@ def main() -> None:
 
     pairs = reading_data("reading" in args.contrast)
     digest = reading_digest(pairs)
-    swaps = "candidates" in args.contrast
-    key = digest + ("-contrast" if swaps else "")  # what step 2's models and logits are kept by
+    contrast_candidates = "candidates" in args.contrast
+    key = digest + ("-contrast" if contrast_candidates else "")  # what step 2's models and logits are kept by
     base_file = WORK / f"verifier-reading-{digest}.npz"
     if base_file.is_file():
         base = VerifierWeights.load(base_file)
@@ -184,14 +184,14 @@ def main() -> None:
             weights = VerifierWeights.load(path)
         else:
             pairs = list(candidate_pairs([r for r in training + seed if r.case.article not in held], ranking, number,
-                                         swaps))
+                                         contrast_candidates))
             print(f"Schritt 2 ohne die Folds {group}: {len(pairs)} Paare", flush=True)
             weights = train(verifier, base, pairs, 2e-5, 1e-4, 1 + number, about + f", without folds {group}")
             weights.save(path)
         logits.update(score(Verifier(weights, encoder), [r for r in everything if r.case.article in held]))
     oof_logits(bench.digest, key).write_bytes(pickle.dumps(logits))
 
-    pairs = list(candidate_pairs(training + seed, ranking, len(GROUPS), swaps))
+    pairs = list(candidate_pairs(training + seed, ranking, len(GROUPS), contrast_candidates))
     print(f"Schritt 2 auf allen Artikeln: {len(pairs)} Paare", flush=True)
     final = train(verifier, base, pairs, 2e-5, 1e-4, 1 + len(GROUPS), about)
     final.save(args.output)
