@@ -21,6 +21,12 @@ The model of step 2 on all articles is written to ``assistant/answers/models/ver
 
     python benchmarks/train_verifier.py      # about 2 hours on 2 cores; then benchmarks/answer_model.py
 
+Options for measurements (``benchmarks/README.md`` has their figures; none is in the shipped
+weights): ``--contrast`` near-miss negatives, ``--listwise`` a loss over each question's
+candidates in step 2, ``--seed`` another batch order in step 2. Each keeps its models and
+out-of-fold logits under its own key (printed by ``answer_model.py --curves-only --reading KEY``);
+give such runs ``--output`` elsewhere, or the shipped weights are overwritten.
+
 Timing: float32 on the CPU, 2 threads, batches of 16 pairs sorted by length, 128 tokens at most.
 """
 
@@ -68,9 +74,33 @@ def batches(rows: list[list[int]], seed: int) -> list[list[int]]:
     return result
 
 
+def question_batches(pairs: Sequence[Pair], seed: int) -> list[list[list[int]]]:
+    """Whole questions per batch, each a list of its pairs' indices (a run of pairs with the same
+    question; a passage met again starts a new run, as a repeated seed question does), about
+    ``BATCH`` pairs per batch, in seeded order."""
+    groups: list[list[int]] = []
+    seen: set[str] = set()
+    for i, pair in enumerate(pairs):
+        if not groups or pair.question != pairs[groups[-1][0]].question or pair.passage in seen:
+            groups.append([])
+            seen = set()
+        groups[-1].append(i)
+        seen.add(pair.passage)
+    random.Random(seed).shuffle(groups)
+    result: list[list[list[int]]] = [[]]
+    for group in groups:
+        if result[-1] and sum(map(len, result[-1])) + len(group) > BATCH:
+            result.append([])
+        result[-1].append(group)
+    return result
+
+
 def train(verifier: Verifier, start: VerifierWeights, pairs: Sequence[Pair], learning_rate: float,
-          head_rate: float, seed: int, about: str) -> VerifierWeights:
-    """One epoch of binary cross-entropy with AdamW, warm-up over the first 5 % and linear decay."""
+          head_rate: float, seed: int, about: str, listwise: float = 0.0) -> VerifierWeights:
+    """One epoch of binary cross-entropy with AdamW, warm-up over the first 5 % and linear decay.
+    With ``listwise`` > 0 each batch holds whole questions, and the loss adds ``listwise`` times the
+    softmax cross-entropy of each answerable question's answering units against its other candidates
+    (which unit of several answers, not only whether each does)."""
     import torch
 
     torch.manual_seed(seed)
@@ -80,16 +110,26 @@ def train(verifier: Verifier, start: VerifierWeights, pairs: Sequence[Pair], lea
     bias = torch.nn.Parameter(torch.tensor(start.head_bias, dtype=torch.float32))
     rows = [verifier.rows(pair.question, [pair.passage])[0] for pair in pairs]
     labels = torch.tensor([pair.label for pair in pairs], dtype=torch.float32)
-    order = batches(rows, seed)
+    order = question_batches(pairs, seed) if listwise else [[batch] for batch in batches(rows, seed)]
     optimizer = torch.optim.AdamW([{"params": [p for layer in layers for p in layer.values()], "lr": learning_rate},
                                    {"params": [head, bias], "lr": head_rate}], weight_decay=0.01)
     warm = max(1, len(order) // 20)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warm, max(0.0, (len(order) - step) / max(1, len(order) - warm))))
     started, loss_average = time.time(), 0.0
-    for step, batch in enumerate(order, start=1):
+    for step, questions in enumerate(order, start=1):
+        batch = [i for group in questions for i in group]
         logits = verifier.forward([rows[i] for i in batch], layers, head, bias)
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels[batch])
+        if listwise:
+            terms, position = [], 0
+            for group in questions:
+                part, right = logits[position:position + len(group)], labels[group] > 0.5
+                position += len(group)
+                if right.any() and not right.all():
+                    terms.append(torch.logsumexp(part, 0) - torch.logsumexp(part[right], 0))
+            if terms:
+                loss = loss + listwise * torch.stack(terms).mean()
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for layer in layers for p in layer.values()] + [head, bias], 1.0)
         optimizer.step()
@@ -147,6 +187,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--contrast", nargs="+", choices=["reading", "candidates"], default=[],
                         help="add contrast negatives to step 1 and/or 2 (measured, not shipped: benchmarks/README.md)")
+    parser.add_argument("--listwise", type=float, default=0.0, metavar="WEIGHT",
+                        help="step 2: add a listwise loss over each question's candidates (measured, not shipped)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="step 2: another order of its batches (retraining variance; the shipped weights use 0)")
     args = parser.parse_args()
     import torch
 
@@ -157,7 +201,9 @@ def main() -> None:
     pairs = reading_data("reading" in args.contrast)
     digest = reading_digest(pairs)
     contrast_candidates = "candidates" in args.contrast
-    key = digest + ("-contrast" if contrast_candidates else "")  # what step 2's models and logits are kept by
+    # What step 2's models and logits are kept by.
+    key = (digest + ("-contrast" if contrast_candidates else "")
+           + (f"-listwise{args.listwise:g}" if args.listwise else "") + (f"-seed{args.seed}" if args.seed else ""))
     base_file = WORK / f"verifier-reading-{digest}.npz"
     if base_file.is_file():
         base = VerifierWeights.load(base_file)
@@ -175,7 +221,9 @@ def main() -> None:
     about = (f"python benchmarks/train_verifier.py, {date.today().isoformat()}: mE5-small, {LAYERS} layers, "
              f"fine-tuned on {', '.join(READING)} (../shared/training), then on the candidates of "
              f"xquad-de-dev (with paragraphs removed) and {SEED_TRAINING.name}"
-             + (f", contrast negatives in {' and '.join(args.contrast)}" if args.contrast else ""))
+             + (f", contrast negatives in {' and '.join(args.contrast)}" if args.contrast else "")
+             + (f", listwise loss weight {args.listwise:g} in step 2" if args.listwise else "")
+             + (f", step 2 seed {args.seed}" if args.seed else ""))
     logits: dict[tuple[str, str], np.ndarray] = {}
     for number, group in enumerate(GROUPS):
         held = set().union(*(fold_sets[f] for f in group))
@@ -186,14 +234,18 @@ def main() -> None:
             pairs = list(candidate_pairs([r for r in training + seed if r.case.article not in held], ranking, number,
                                          contrast_candidates))
             print(f"Schritt 2 ohne die Folds {group}: {len(pairs)} Paare", flush=True)
-            weights = train(verifier, base, pairs, 2e-5, 1e-4, 1 + number, about + f", without folds {group}")
+            weights = train(verifier, base, pairs, 2e-5, 1e-4, 1 + number + 100 * args.seed,
+                            about + f", without folds {group}", args.listwise)
             weights.save(path)
-        logits.update(score(Verifier(weights, encoder), [r for r in everything if r.case.article in held]))
+        scored = score(Verifier(weights, encoder), [r for r in everything if r.case.article in held])
+        logits.update(scored)
+        print(f"Folds {group}, xquad-de-abstain-dev out of fold: "
+              f"{alone([r for r in abstain if r.case.article in held], scored)}", flush=True)
     oof_logits(bench.digest, key).write_bytes(pickle.dumps(logits))
 
     pairs = list(candidate_pairs(training + seed, ranking, len(GROUPS), contrast_candidates))
     print(f"Schritt 2 auf allen Artikeln: {len(pairs)} Paare", flush=True)
-    final = train(verifier, base, pairs, 2e-5, 1e-4, 1 + len(GROUPS), about)
+    final = train(verifier, base, pairs, 2e-5, 1e-4, 1 + len(GROUPS) + 100 * args.seed, about, args.listwise)
     final.save(args.output)
 
     figures = {"xquad-de-abstain-dev": alone(abstain, logits), SEED_TRAINING.name: alone(seed, logits)}
