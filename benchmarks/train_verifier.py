@@ -23,7 +23,8 @@ The model of step 2 on all articles is written to ``assistant/answers/models/ver
 
 Options for measurements (``benchmarks/README.md`` has their figures; none is in the shipped
 weights): ``--contrast`` near-miss negatives, ``--listwise`` a loss over each question's
-candidates in step 2, ``--seed`` another batch order in step 2. Each keeps its models and
+candidates in step 2, ``--seed`` another batch order in step 2, ``--reading-epochs`` more epochs
+of step 1 (a new reading model, about 27 minutes an epoch). Each keeps its models and
 out-of-fold logits under its own key (printed by ``answer_model.py --curves-only --reading KEY``);
 give such runs ``--output`` elsewhere, or the shipped weights are overwritten.
 
@@ -96,8 +97,9 @@ def question_batches(pairs: Sequence[Pair], seed: int) -> list[list[list[int]]]:
 
 
 def train(verifier: Verifier, start: VerifierWeights, pairs: Sequence[Pair], learning_rate: float,
-          head_rate: float, seed: int, about: str, listwise: float = 0.0) -> VerifierWeights:
-    """One epoch of binary cross-entropy with AdamW, warm-up over the first 5 % and linear decay.
+          head_rate: float, seed: int, about: str, listwise: float = 0.0, epochs: int = 1) -> VerifierWeights:
+    """``epochs`` epochs (each in its own seeded order) of binary cross-entropy with AdamW, warm-up
+    over the first 5 % of all steps and linear decay.
     With ``listwise`` > 0 each batch holds whole questions, and the loss adds ``listwise`` times the
     softmax cross-entropy of each answerable question's answering units against its other candidates
     (which unit of several answers, not only whether each does)."""
@@ -110,7 +112,9 @@ def train(verifier: Verifier, start: VerifierWeights, pairs: Sequence[Pair], lea
     bias = torch.nn.Parameter(torch.tensor(start.head_bias, dtype=torch.float32))
     rows = [verifier.rows(pair.question, [pair.passage])[0] for pair in pairs]
     labels = torch.tensor([pair.label for pair in pairs], dtype=torch.float32)
-    order = question_batches(pairs, seed) if listwise else [[batch] for batch in batches(rows, seed)]
+    order = [questions for epoch in range(epochs) for questions in (
+        question_batches(pairs, seed + 1000 * epoch) if listwise
+        else [[batch] for batch in batches(rows, seed + 1000 * epoch)])]
     optimizer = torch.optim.AdamW([{"params": [p for layer in layers for p in layer.values()], "lr": learning_rate},
                                    {"params": [head, bias], "lr": head_rate}], weight_decay=0.01)
     warm = max(1, len(order) // 20)
@@ -189,6 +193,8 @@ def main() -> None:
                         help="add contrast negatives to step 1 and/or 2 (measured, not shipped: benchmarks/README.md)")
     parser.add_argument("--listwise", type=float, default=0.0, metavar="WEIGHT",
                         help="step 2: add a listwise loss over each question's candidates (measured, not shipped)")
+    parser.add_argument("--reading-epochs", type=int, default=1, metavar="N",
+                        help="step 1: N epochs instead of one (measured, not shipped)")
     parser.add_argument("--seed", type=int, default=0,
                         help="step 2: another order of its batches (retraining variance; the shipped weights use 0)")
     args = parser.parse_args()
@@ -199,7 +205,7 @@ def main() -> None:
     verifier = Verifier(starting_weights(encoder, 0), encoder)
 
     pairs = reading_data("reading" in args.contrast)
-    digest = reading_digest(pairs)
+    digest = reading_digest(pairs) + (f"-epochs{args.reading_epochs}" if args.reading_epochs > 1 else "")
     contrast_candidates = "candidates" in args.contrast
     # What step 2's models and logits are kept by.
     key = (digest + ("-contrast" if contrast_candidates else "")
@@ -209,7 +215,8 @@ def main() -> None:
         base = VerifierWeights.load(base_file)
     else:
         print(f"Schritt 1: {len(pairs)} Paare aus {', '.join(READING)}", flush=True)
-        base = train(verifier, starting_weights(encoder, 0), pairs, 4e-5, 8e-4, 0, "reading")
+        base = train(verifier, starting_weights(encoder, 0), pairs, 4e-5, 8e-4, 0, "reading",
+                     epochs=args.reading_epochs)
         WORK.mkdir(parents=True, exist_ok=True)
         base.save(base_file)
 
@@ -221,6 +228,7 @@ def main() -> None:
     about = (f"python benchmarks/train_verifier.py, {date.today().isoformat()}: mE5-small, {LAYERS} layers, "
              f"fine-tuned on {', '.join(READING)} (../shared/training), then on the candidates of "
              f"xquad-de-dev (with paragraphs removed) and {SEED_TRAINING.name}"
+             + (f", {args.reading_epochs} epochs in step 1" if args.reading_epochs > 1 else "")
              + (f", contrast negatives in {' and '.join(args.contrast)}" if args.contrast else "")
              + (f", listwise loss weight {args.listwise:g} in step 2" if args.listwise else "")
              + (f", step 2 seed {args.seed}" if args.seed else ""))
