@@ -112,9 +112,9 @@ def train(verifier: Verifier, start: VerifierWeights, pairs: Sequence[Pair], lea
     bias = torch.nn.Parameter(torch.tensor(start.head_bias, dtype=torch.float32))
     rows = [verifier.rows(pair.question, [pair.passage])[0] for pair in pairs]
     labels = torch.tensor([pair.label for pair in pairs], dtype=torch.float32)
-    order = [questions for epoch in range(epochs) for questions in (
-        question_batches(pairs, seed + 1000 * epoch) if listwise
-        else [[batch] for batch in batches(rows, seed + 1000 * epoch)])]
+    order: list[list[list[int]]] = []
+    for epoch_seed in range(seed, seed + 1000 * epochs, 1000):
+        order += question_batches(pairs, epoch_seed) if listwise else [[batch] for batch in batches(rows, epoch_seed)]
     optimizer = torch.optim.AdamW([{"params": [p for layer in layers for p in layer.values()], "lr": learning_rate},
                                    {"params": [head, bias], "lr": head_rate}], weight_decay=0.01)
     warm = max(1, len(order) // 20)
@@ -205,12 +205,12 @@ def main() -> None:
     verifier = Verifier(starting_weights(encoder, 0), encoder)
 
     pairs = reading_data("reading" in args.contrast)
-    digest = reading_digest(pairs) + (f"-epochs{args.reading_epochs}" if args.reading_epochs > 1 else "")
+    # What the reading model, and step 2's models and logits, are kept by.
+    reading_key = reading_digest(pairs) + (f"-epochs{args.reading_epochs}" if args.reading_epochs > 1 else "")
     contrast_candidates = "candidates" in args.contrast
-    # What step 2's models and logits are kept by.
-    key = (digest + ("-contrast" if contrast_candidates else "")
+    key = (reading_key + ("-contrast" if contrast_candidates else "")
            + (f"-listwise{args.listwise:g}" if args.listwise else "") + (f"-seed{args.seed}" if args.seed else ""))
-    base_file = WORK / f"verifier-reading-{digest}.npz"
+    base_file = WORK / f"verifier-reading-{reading_key}.npz"
     if base_file.is_file():
         base = VerifierWeights.load(base_file)
     else:
