@@ -193,7 +193,7 @@ def main() -> None:
     parser.add_argument("--curves-only", action="store_true", help="print the out-of-fold operating points only")
     parser.add_argument("--reading", help="key of the cached out-of-fold logits: the reading model's digest, "
                         "with the suffixes of train_verifier.py's options (-epochs2, -contrast, -listwise1, "
-                        "-seed1) (default: today's data)")
+                        "-seed1, -candepochs2) (default: today's data)")
     args = parser.parse_args()
 
     bench = Workbench()

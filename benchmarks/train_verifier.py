@@ -24,7 +24,8 @@ The model of step 2 on all articles is written to ``assistant/answers/models/ver
 Options for measurements (``benchmarks/README.md`` has their figures; none is in the shipped
 weights): ``--contrast`` near-miss negatives, ``--listwise`` a loss over each question's
 candidates in step 2, ``--seed`` another batch order in step 2, ``--reading-epochs`` more epochs
-of step 1 (a new reading model, about 27 minutes an epoch). Each keeps its models and
+of step 1 (a new reading model, about 27 minutes an epoch), ``--candidate-epochs`` more epochs of
+step 2. Each keeps its models and
 out-of-fold logits under its own key (printed by ``answer_model.py --curves-only --reading KEY``);
 give such runs ``--output`` elsewhere, or the shipped weights are overwritten.
 
@@ -195,6 +196,8 @@ def main() -> None:
                         help="step 2: add a listwise loss over each question's candidates (measured, not shipped)")
     parser.add_argument("--reading-epochs", type=int, default=1, metavar="N",
                         help="step 1: N epochs instead of one (measured, not shipped)")
+    parser.add_argument("--candidate-epochs", type=int, default=1, metavar="N",
+                        help="step 2: N epochs instead of one (measured, not shipped)")
     parser.add_argument("--seed", type=int, default=0,
                         help="step 2: another order of its batches (retraining variance; the shipped weights use 0)")
     args = parser.parse_args()
@@ -209,7 +212,8 @@ def main() -> None:
     reading_key = reading_digest(pairs) + (f"-epochs{args.reading_epochs}" if args.reading_epochs > 1 else "")
     contrast_candidates = "candidates" in args.contrast
     key = (reading_key + ("-contrast" if contrast_candidates else "")
-           + (f"-listwise{args.listwise:g}" if args.listwise else "") + (f"-seed{args.seed}" if args.seed else ""))
+           + (f"-listwise{args.listwise:g}" if args.listwise else "") + (f"-seed{args.seed}" if args.seed else "")
+           + (f"-candepochs{args.candidate_epochs}" if args.candidate_epochs > 1 else ""))
     base_file = WORK / f"verifier-reading-{reading_key}.npz"
     if base_file.is_file():
         base = VerifierWeights.load(base_file)
@@ -231,7 +235,8 @@ def main() -> None:
              + (f", {args.reading_epochs} epochs in step 1" if args.reading_epochs > 1 else "")
              + (f", contrast negatives in {' and '.join(args.contrast)}" if args.contrast else "")
              + (f", listwise loss weight {args.listwise:g} in step 2" if args.listwise else "")
-             + (f", step 2 seed {args.seed}" if args.seed else ""))
+             + (f", step 2 seed {args.seed}" if args.seed else "")
+             + (f", {args.candidate_epochs} epochs in step 2" if args.candidate_epochs > 1 else ""))
     logits: dict[tuple[str, str], np.ndarray] = {}
     for number, group in enumerate(GROUPS):
         held = set().union(*(fold_sets[f] for f in group))
@@ -243,7 +248,7 @@ def main() -> None:
                                          contrast_candidates))
             print(f"Schritt 2 ohne die Folds {group}: {len(pairs)} Paare", flush=True)
             weights = train(verifier, base, pairs, 2e-5, 1e-4, 1 + number + 100 * args.seed,
-                            about + f", without folds {group}", args.listwise)
+                            about + f", without folds {group}", args.listwise, args.candidate_epochs)
             weights.save(path)
         scored = score(Verifier(weights, encoder), [r for r in everything if r.case.article in held])
         logits.update(scored)
@@ -253,7 +258,8 @@ def main() -> None:
 
     pairs = list(candidate_pairs(training + seed, ranking, len(GROUPS), contrast_candidates))
     print(f"Schritt 2 auf allen Artikeln: {len(pairs)} Paare", flush=True)
-    final = train(verifier, base, pairs, 2e-5, 1e-4, 1 + len(GROUPS) + 100 * args.seed, about, args.listwise)
+    final = train(verifier, base, pairs, 2e-5, 1e-4, 1 + len(GROUPS) + 100 * args.seed, about, args.listwise,
+                  args.candidate_epochs)
     final.save(args.output)
 
     figures = {"xquad-de-abstain-dev": alone(abstain, logits), SEED_TRAINING.name: alone(seed, logits)}
