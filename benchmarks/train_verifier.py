@@ -25,9 +25,9 @@ Options for measurements (``benchmarks/README.md`` has their figures; none is in
 weights): ``--contrast`` near-miss negatives, ``--listwise`` a loss over each question's
 candidates in step 2, ``--seed`` another batch order in step 2, ``--reading-epochs`` more epochs
 of step 1 (a new reading model, about 27 minutes an epoch), ``--candidate-epochs`` more epochs of
-step 2. Each keeps its models and
-out-of-fold logits under its own key (printed by ``answer_model.py --curves-only --reading KEY``);
-give such runs ``--output`` elsewhere, or the shipped weights are overwritten.
+step 2. Each keeps its models and out-of-fold logits under its own key (printed by
+``answer_model.py --curves-only --reading KEY``); give such runs ``--output`` elsewhere, or the
+shipped weights are overwritten.
 
 Timing: float32 on the CPU, 2 threads, batches of 16 pairs sorted by length, 128 tokens at most.
 """
